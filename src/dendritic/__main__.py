@@ -1,0 +1,3 @@
+from dendritic.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Command line: single runs and look-ups outside Snakemake.
+
+    python -m dendritic params  --model dANN-LRF --dataset fmnist -D 4 -S 128
+    python -m dendritic prepare fmnist
+    python -m dendritic train   --model dANN-R --dataset fmnist -D 4 -S 128 --seeds 0 1 --out runs/x
+    python -m dendritic plan    config.yaml
+    python -m dendritic summarize results/runs results/summary.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+
+def _cmd_params(a: argparse.Namespace) -> int:
+    from dendritic.datasets import DATASETS
+    from dendritic.models import count_params
+
+    spec = DATASETS[a.dataset]
+    n = count_params(a.model, tuple(spec.image_shape), spec.n_classes, a.dendrites, a.somata, L=a.layers)
+    print(n)
+    return 0
+
+
+def _cmd_prepare(a: argparse.Namespace) -> int:
+    from dendritic.datasets import prepare
+
+    out = Path(a.out or f"resources/data/{a.dataset}.pt")
+    raw = Path(a.raw_dir or out.parent / "raw" / a.dataset)
+    meta = prepare(a.dataset, out, raw_dir=raw, mirrors=a.mirror, download=not a.no_download)
+    print(f"{a.dataset}: {meta['n_train']} train / {meta['n_test']} test images → {out}")
+    return 0
+
+
+def _cmd_train(a: argparse.Namespace) -> int:
+    from dendritic.config import Cell
+    from dendritic.datasets import prepare
+    from dendritic.runio import setup_logging
+    from dendritic.training import run_cell
+
+    setup_logging()
+    data = Path(a.data or f"resources/data/{a.dataset}.pt")
+    if not data.exists():
+        prepare(a.dataset, data, raw_dir=data.parent / "raw" / a.dataset,
+                mirrors=a.mirror, download=True)
+    epochs = a.epochs or {"mnist": 15, "fmnist": 25, "kmnist": 25, "emnist": 50, "cifar10": 50}[a.dataset]
+    cell = Cell(experiment=a.experiment, dataset=a.dataset, model=a.model, dendrites=a.dendrites,
+                somata=a.somata, layers=a.layers, dropout=a.dropout, lr=a.lr, sigma=a.sigma,
+                epochs=epochs, patience=a.patience, sequential=a.sequential, seeds=tuple(a.seeds),
+                batch_size=a.batch_size)
+    out = Path(a.out or cell.path())
+    df = run_cell(cell, data, out, device=a.device, threads=a.threads)
+    print(df[["seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "diverged"]]
+          .to_string(index=False))
+    print(f"outputs in {out}")
+    return 0
+
+
+def _cmd_plan(a: argparse.Namespace) -> int:
+    from dendritic.config import expand_cells, load_config
+
+    cells = expand_cells(load_config(a.config))
+    by_exp = Counter(c.experiment for c in cells)
+    runs = Counter()
+    for c in cells:
+        runs[c.experiment] += len(c.seeds)
+    for e, n in by_exp.items():
+        print(f"{e:15s} {n:6d} cells (jobs) {runs[e]:7d} runs")
+    print(f"{'total':15s} {len(cells):6d} cells (jobs) {sum(runs.values()):7d} runs")
+    return 0
+
+
+def _cmd_summarize(a: argparse.Namespace) -> int:
+    from dendritic.summary import find_metrics, write_summary
+
+    files = find_metrics(a.runs)
+    df = write_summary(files, a.out)
+    print(f"{len(df)} runs from {len(files)} finished cells → {a.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dendritic.datasets import DATASETS
+    from dendritic.models import MODEL_NAMES
+
+    p = argparse.ArgumentParser(prog="python -m dendritic", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def shape_args(sp):
+        sp.add_argument("--model", required=True, choices=MODEL_NAMES)
+        sp.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+        sp.add_argument("-D", "--dendrites", type=int, required=True)
+        sp.add_argument("-S", "--somata", type=int, required=True)
+        sp.add_argument("-L", "--layers", type=int, default=1)
+
+    sp = sub.add_parser("params", help="print a model's trainable-parameter count")
+    shape_args(sp)
+    sp.set_defaults(func=_cmd_params)
+
+    sp = sub.add_parser("prepare", help="fetch, verify and cache a dataset")
+    sp.add_argument("dataset", choices=sorted(DATASETS))
+    sp.add_argument("--out", help="cache file (default resources/data/DATASET.pt)")
+    sp.add_argument("--raw-dir", help="where downloads go (default beside the cache)")
+    sp.add_argument("--mirror", action="append", default=["/usr/share/datasets/fashion-mnist"],
+                    help="folder searched before the network (repeatable)")
+    sp.add_argument("--no-download", action="store_true")
+    sp.set_defaults(func=_cmd_prepare)
+
+    sp = sub.add_parser("train", help="train one configuration (every given seed) into a folder")
+    shape_args(sp)
+    sp.add_argument("--seeds", type=int, nargs="+", default=[0])
+    sp.add_argument("--epochs", type=int, help="default: the paper's epochs for the dataset")
+    sp.add_argument("--lr", type=float, default=1e-3)
+    sp.add_argument("--dropout", type=float, default=0.0)
+    sp.add_argument("--sigma", type=float, default=0.0, help="Gaussian noise std (noise experiment)")
+    sp.add_argument("--patience", type=int, help="early stopping patience (best weights restored)")
+    sp.add_argument("--sequential", action="store_true", help="class-ordered batches, no shuffling")
+    sp.add_argument("--batch-size", type=int, default=128)
+    sp.add_argument("--experiment", default="main")
+    sp.add_argument("--device", default="auto")
+    sp.add_argument("--threads", type=int)
+    sp.add_argument("--data", help="prepared dataset (default resources/data/DATASET.pt, prepared if missing)")
+    sp.add_argument("--mirror", action="append", default=["/usr/share/datasets/fashion-mnist"])
+    sp.add_argument("--out", help="output folder (default results/runs/EXPERIMENT/DATASET/MODEL/CELL)")
+    sp.set_defaults(func=_cmd_train)
+
+    sp = sub.add_parser("plan", help="count the cells (jobs) and runs a config asks for")
+    sp.add_argument("config", nargs="?", default="config.yaml")
+    sp.set_defaults(func=_cmd_plan)
+
+    sp = sub.add_parser("summarize", help="summarise whatever runs have finished")
+    sp.add_argument("runs", nargs="?", default="results/runs")
+    sp.add_argument("out", nargs="?", default="results/summary.csv")
+    sp.set_defaults(func=_cmd_summarize)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Exception as err:  # one readable line for expected errors; tracebacks for bugs
+        from dendritic.config import ConfigError
+        from dendritic.datasets import DatasetError
+
+        if isinstance(err, (ConfigError, DatasetError, ValueError)):
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""From the validated config to the list of training cells.
+
+A *cell* is one configuration (experiment, dataset, model, D, S, L, dropout, lr, sigma, ...)
+trained for every seed in ``config['seeds']``; it is one Snakemake job and one folder
+``results/runs/{experiment}/{dataset}/{model}/{cell_id}/``. Grouping the seeds of a cell into one
+job keeps the paper-scale DAG small (4,315 jobs instead of 21,575) and lets the trainer
+share the loaded dataset between seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+#: Experiments in the order the paper introduces them.
+EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential")
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration is inconsistent (beyond what the JSON schema can express)."""
+
+
+def _fmt(x: float) -> str:
+    """Short, stable text for a number in a path: 0.001 -> '0.001', 1e-4 -> '0.0001', 2.0 -> '2'."""
+    return f"{x:.10f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One configuration of one experiment, trained for every seed."""
+
+    experiment: str
+    dataset: str
+    model: str
+    dendrites: int
+    somata: int
+    epochs: int
+    lr: float
+    layers: int = 1
+    dropout: float = 0.0
+    sigma: float = 0.0
+    patience: int | None = None  # early stopping on validation loss, best weights restored
+    sequential: bool = False  # class-ordered batches, no shuffling
+    seeds: tuple[int, ...] = field(default=(0,))
+    batch_size: int = 128
+    validation_fraction: float = 0.1
+
+    @property
+    def id(self) -> str:
+        """Folder name of the cell, unique within (experiment, dataset, model)."""
+        parts = [f"D{self.dendrites}", f"S{self.somata}"]
+        if self.layers != 1:
+            parts.append(f"L{self.layers}")
+        if self.dropout:
+            parts.append(f"p{_fmt(self.dropout)}")
+        if self.experiment == "learning_rate":
+            parts.append(f"lr{_fmt(self.lr)}")
+        if self.sigma:
+            parts.append(f"sigma{_fmt(self.sigma)}")
+        return "_".join(parts)
+
+    @property
+    def label(self) -> str:
+        """Model label used in figures: the paper writes dropout variants as vANN-0.2 etc."""
+        return f"{self.model}-{_fmt(self.dropout)}" if self.dropout else self.model
+
+    def path(self, root: str | Path = "results/runs") -> Path:
+        return Path(root) / self.experiment / self.dataset / self.model / self.id
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["seeds"] = list(self.seeds)
+        d["cell"] = self.id
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Cell":
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d["seeds"] = tuple(d.get("seeds", (0,)))
+        return cls(**d)
+
+
+def load_config(path: str | Path, validate: bool = True) -> dict[str, Any]:
+    """Read a YAML config, fill in the schema's defaults and check it (outside Snakemake)."""
+    with open(path) as fh:
+        config = yaml.safe_load(fh) or {}
+    if validate:
+        validate_config(config)
+    return config
+
+
+def describe_config_errors(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> str:
+    """Check ``config`` against the JSON schema; return one readable line per problem ('' if none).
+
+    Each line names the key (as a dotted path), what is wrong, and the allowed keys or values,
+    with a "did you mean" for near-miss typos.
+    """
+    import difflib
+
+    import jsonschema
+
+    with open(schema_path) as fh:
+        schema = yaml.safe_load(fh)
+    validator = jsonschema.Draft202012Validator(schema)
+    lines = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(str(p) for p in err.absolute_path) or "top level"
+        if err.validator == "additionalProperties":
+            allowed = list(err.schema.get("properties", {}))
+            for key in sorted(set(err.instance) - set(allowed)):
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                lines.append(f"unknown key '{key}' in {where}{hint}; allowed keys: {', '.join(allowed)}")
+        elif err.validator == "enum":
+            allowed = [str(v) for v in err.validator_value]
+            close = difflib.get_close_matches(str(err.instance), allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            lines.append(f"{where}: '{err.instance}' is not allowed{hint}; allowed values: {', '.join(allowed)}")
+        else:
+            lines.append(f"{where}: {err.message}")
+    return "\n".join(lines)
+
+
+def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
+    """Validate ``config`` (readable errors), fill the schema's defaults, then :func:`check_config`.
+
+    The workflow does the same: :func:`describe_config_errors` for the message, then Snakemake's
+    own ``validate`` for the defaults.
+    """
+    from snakemake.utils import validate
+
+    problems = describe_config_errors(config, schema_path)
+    if problems:
+        raise ConfigError(f"invalid configuration:\n{problems}")
+    validate(config, str(schema_path), set_default=True)
+    check_config(config)
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Cross-key checks the schema cannot express."""
+    prepared = set(config.get("datasets", []))
+    for name, exp in (config.get("experiments") or {}).items():
+        missing = [d for d in exp.get("datasets", []) if d not in prepared]
+        if missing:
+            raise ConfigError(
+                f"experiments.{name}.datasets lists {missing}, which the top-level key 'datasets' "
+                f"does not prepare ({sorted(prepared)}); add them to 'datasets'."
+            )
+
+
+def _grid(exp: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
+    for dataset in exp["datasets"]:
+        for model in exp["models"]:
+            for d in exp["dendrites"]:
+                for s in exp["somata"]:
+                    yield dataset, model, d, s
+
+
+def expand_cells(config: dict[str, Any]) -> list[Cell]:
+    """All training cells the (validated, defaults filled) config asks for, in a stable order."""
+    tr = config.get("training", {})
+    lr0 = tr.get("lr", 1e-3)
+    epochs = tr.get("epochs", {})
+    common = dict(
+        seeds=tuple(config.get("seeds", (0, 1, 2, 3, 4))),
+        batch_size=tr.get("batch_size", 128),
+        validation_fraction=tr.get("validation_fraction", 0.1),
+    )
+    exps = config.get("experiments") or {}
+    cells: list[Cell] = []
+    for name in EXPERIMENTS:
+        exp = exps.get(name)
+        if not exp:
+            continue
+        for dataset, model, d, s in _grid(exp):
+            base = dict(experiment=name, dataset=dataset, model=model, dendrites=d, somata=s,
+                        epochs=epochs.get(dataset, 25), lr=lr0, **common)
+            if name == "main":
+                cells.append(Cell(**base))
+            elif name == "dropout":
+                cells += [Cell(**base, dropout=float(p)) for p in exp["rates"]]
+            elif name == "learning_rate":
+                cells += [Cell(**{**base, "lr": float(r)}) for r in exp["rates"]]
+            elif name == "early_stopping":
+                cells.append(Cell(**{**base, "epochs": exp.get("max_epochs", 100)},
+                                  patience=exp.get("patience", 10)))
+            elif name == "depth":
+                cells += [Cell(**base, layers=int(L)) for L in exp["layers"]]
+            elif name == "noise":
+                cells += [Cell(**base, sigma=float(sg)) for sg in exp["sigmas"]]
+            elif name == "sequential":
+                cells.append(Cell(**{**base, "epochs": exp.get("epochs", 50)}, sequential=True))
+    return cells

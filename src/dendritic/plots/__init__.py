@@ -1,0 +1,1 @@
+"""Figures of the paper, one module per group of figures; shared look in :mod:`.style`."""

@@ -1,0 +1,97 @@
+"""Config validation (schema + readable errors) and expansion into training cells."""
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from dendritic.config import Cell, ConfigError, describe_config_errors, expand_cells, validate_config
+
+
+def load(name="config.yaml"):
+    with open(ROOT / name) as fh:
+        return yaml.safe_load(fh)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "config/test.yaml", "config/demo.yaml"])
+def test_shipped_configs_are_valid(name):
+    cfg = load(name)
+    validate_config(cfg)
+    assert expand_cells(cfg), f"{name} asks for no training at all"
+
+
+def test_paper_design_size():
+    cells = expand_cells(validate_and_return(load()))
+    main = [c for c in cells if c.experiment == "main"]
+    assert len(main) == 5 * 12 * 35
+    assert sum(len(c.seeds) for c in main) == 10_500
+    ids = {(c.experiment, c.dataset, c.model, c.id) for c in cells}
+    assert len(ids) == len(cells), "two cells share a folder"
+
+
+def validate_and_return(cfg):
+    validate_config(cfg)
+    return cfg
+
+
+def test_defaults_filled():
+    cfg = {"datasets": ["fmnist"]}
+    validate_config(cfg)
+    assert cfg["training"]["batch_size"] == 128
+    assert cfg["training"]["epochs"]["fmnist"] == 25
+    assert cfg["seeds"] == [0, 1, 2, 3, 4]
+    assert cfg["experiments"] == {}, "an absent experiment must not be switched on by defaults"
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda c: c.__setitem__("trainig", {}), ["unknown key 'trainig'", "did you mean 'training'"]),
+        (lambda c: c["training"].__setitem__("epoch", 3), ["'epoch'", "in training", "epochs"]),
+        (lambda c: c["experiments"]["main"].__setitem__("models", ["dANN-X"]),
+         ["experiments.main.models", "'dANN-X'", "dANN-LRF", "psANN"]),
+        (lambda c: c.__setitem__("datasets", ["fmnst"]), ["datasets", "'fmnst'", "did you mean 'fmnist'"]),
+        (lambda c: c["training"].__setitem__("lr", "fast"), ["training.lr", "not of type 'number'"]),
+        (lambda c: c["training"].__setitem__("device", "tpu"), ["training.device"]),
+    ],
+)
+def test_bad_config_names_key_and_allowed_values(edit, expected):
+    cfg = load()
+    edit(cfg)
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+    for text in expected:
+        assert text in str(err.value)
+
+
+def test_experiment_dataset_must_be_prepared():
+    cfg = load("config/test.yaml")
+    cfg["experiments"]["main"]["datasets"] = ["mnist"]
+    with pytest.raises(ConfigError, match="mnist.*'datasets'"):
+        validate_config(cfg)
+
+
+def test_describe_is_empty_for_valid():
+    assert describe_config_errors(load()) == ""
+
+
+def test_cell_ids_and_roundtrip():
+    cfg = validate_and_return(load())
+    cells = expand_cells(cfg)
+    by_exp = {c.experiment: c for c in cells}
+    assert by_exp["main"].id == "D64_S512"  # the last cell of the grid
+    drop = next(c for c in cells if c.experiment == "dropout")
+    assert drop.id.endswith("_p0.2") and drop.label == "vANN-0.2"
+    lr = next(c for c in cells if c.experiment == "learning_rate")
+    assert lr.id.endswith("_lr0.01") and lr.lr == 0.01
+    es = next(c for c in cells if c.experiment == "early_stopping")
+    assert es.patience == 10 and es.epochs == 100
+    deep = next(c for c in cells if c.experiment == "depth")
+    assert deep.layers == 2 and "_L2" in deep.id
+    noisy = next(c for c in cells if c.experiment == "noise")
+    assert noisy.sigma == 0.25 and noisy.id.endswith("_sigma0.25")
+    seq = next(c for c in cells if c.experiment == "sequential")
+    assert seq.sequential and seq.epochs == 50
+    for c in [drop, lr, es, deep, noisy, seq]:
+        assert Cell.from_dict(copy.deepcopy(c.to_dict())) == c

@@ -1,0 +1,164 @@
+"""The training loop: determinism, masks, divergence, early stopping, the sequential task, outputs."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import synthetic_prepared
+from dendritic.config import Cell
+from dendritic.models import build_masks
+from dendritic.summary import collect
+from dendritic.training import (SUMMARY_COLUMNS, batch_slices, evaluate, history_frame, load_run,
+                                metrics_frame, run_data, save_cell, split_validation, to_float,
+                                train_cell)
+
+
+def cell(**kw):
+    base = dict(experiment="main", dataset="fmnist", model="dANN-R", dendrites=2, somata=32,
+                epochs=2, lr=1e-3, seeds=(0,))
+    return Cell(**{**base, **kw})
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(toy_data):
+    c = cell(seeds=(3,))
+    a, b = train_cell(c, toy_data, "cpu"), train_cell(c, toy_data, "cpu")
+    pd.testing.assert_frame_equal(history_frame(a).drop(columns="time_s"),
+                                  history_frame(b).drop(columns="time_s"))
+    assert a[0].test_loss == b[0].test_loss
+    other = train_cell(cell(seeds=(4,)), toy_data, "cpu")
+    assert other[0].test_loss != a[0].test_loss
+
+
+def test_learns_and_reports_contract_columns(toy_data):
+    c = cell(model="vANN", epochs=3, seeds=(0, 1))
+    res = train_cell(c, toy_data, "cpu")
+    m = metrics_frame(c, res)
+    assert list(m.columns) == SUMMARY_COLUMNS
+    assert (m["test_acc"] > 0.5).all(), "a learnable toy task must be learned"
+    assert m["test_acc"].between(0, 1).all()
+    assert not m["diverged"].any()
+    h = history_frame(res)
+    assert len(h) == 2 * 3 and h["val_loss"].notna().all()
+    assert h.groupby("seed")["train_loss"].apply(lambda s: s.iloc[-1] < s.iloc[0]).all()
+
+
+@pytest.mark.parametrize("model", ["dANN-LRF", "sANN", "vANN-GRF"])
+def test_masked_weights_stay_exactly_zero(toy_data, model):
+    c = cell(model=model, epochs=2)
+    res = train_cell(c, toy_data, "cpu")[0]
+    masks = build_masks(model, (1, 28, 28), 2, 32, seed=0)
+    state = load_state(res)
+    for i, mask in enumerate(masks):
+        if mask is None or bool(torch.as_tensor(mask).all()):
+            continue
+        w = state[f"layers.{i}.weight"]
+        mask = torch.as_tensor(mask, dtype=torch.bool)
+        assert torch.count_nonzero(w[~mask]) == 0
+        assert torch.count_nonzero(w[mask]) == int(mask.sum()), "trained weights should be non-zero"
+
+
+def load_state(res):
+    from dendritic.training import expand_state
+    return expand_state(res.state)
+
+
+def test_diverged_run_is_flagged_not_reported(toy_data):
+    c = cell(model="vANN", lr=1e20, epochs=3, seeds=(0,))
+    res = train_cell(c, toy_data, "cpu")
+    m = metrics_frame(c, res)
+    assert m["diverged"].item() is True or bool(m["diverged"].item())
+    assert math.isnan(m["test_loss"].item()) and math.isnan(m["test_acc"].item())
+
+
+def test_early_stopping_restores_best_weights(toy_data):
+    # a big learning rate makes the validation loss bounce, so patience 1 stops early
+    c = cell(model="vANN", lr=0.05, epochs=30, patience=1, seeds=(0,))
+    res = train_cell(c, toy_data, "cpu")[0]
+    assert res.epochs_run < 30
+    assert res.epoch_min_val_loss == res.epochs_run - 2  # best epoch, then one without progress
+    model = load_run_from_result(c, res, toy_data)
+    x_val_loss = min(h["val_loss"] for h in res.history)
+    assert x_val_loss == pytest.approx(res.history[res.epoch_min_val_loss]["val_loss"])
+    # the restored model is the best one: its test metrics are what was reported
+    xt = to_float(toy_data.x_test, torch.device("cpu"))
+    assert evaluate(model, xt, toy_data.y_test)[0] == pytest.approx(res.test_loss, rel=1e-6)
+
+
+def load_run_from_result(c, res, data, tmp=None):
+    import tempfile
+    d = tempfile.mkdtemp()
+    save_cell(d, c, [res])
+    return load_run(f"{d}/weights.pt", res.seed, data.image_shape, data.n_classes)
+
+
+def test_split_is_seeded_disjoint_and_sized():
+    y = torch.arange(1000) % 10
+    g = lambda: torch.Generator().manual_seed(7)
+    tr, va = split_validation(y, 0.1, g())
+    assert len(va) == 100 and len(tr) == 900
+    assert not set(tr.tolist()) & set(va.tolist())
+    tr2, va2 = split_validation(y, 0.1, g())
+    assert torch.equal(va, va2)
+    tr3, va3 = split_validation(y, 0.1, g(), per_class=True)
+    assert (torch.bincount(y[va3]) == 10).all()
+    assert torch.equal(y[tr3], y[tr3].sort().values), "sequential training set is ordered by class"
+
+
+def test_sequential_batches_hold_one_class_in_class_order():
+    data = synthetic_prepared(n_train=1000, n_test=100)
+    c = cell(sequential=True, batch_size=32)
+    dev = torch.device("cpu")
+    rd = run_data(to_float(data.x_train, dev), data.y_train, to_float(data.x_test, dev), data.y_test, c, 0)
+    slices = batch_slices(len(rd.x_train), c.batch_size, rd.class_blocks)
+    classes = []
+    for sl in slices:
+        labels = rd.y_train[sl].unique()
+        assert len(labels) == 1, "a sequential batch mixes classes"
+        classes.append(int(labels))
+    assert classes == sorted(classes) and set(classes) == set(range(10))
+    assert sum(sl.stop - sl.start for sl in slices) == len(rd.x_train)
+
+
+def test_noise_is_seeded_clipped_and_everywhere():
+    data = synthetic_prepared(n_train=200, n_test=50)
+    dev = torch.device("cpu")
+    xtr, xte = to_float(data.x_train, dev), to_float(data.x_test, dev)
+    c = cell(sigma=0.5)
+    a = run_data(xtr, data.y_train, xte, data.y_test, c, 0)
+    b = run_data(xtr, data.y_train, xte, data.y_test, c, 0)
+    clean = run_data(xtr, data.y_train, xte, data.y_test, cell(), 0)
+    assert torch.equal(a.x_test, b.x_test) and torch.equal(a.x_train, b.x_train)
+    for x, x0 in [(a.x_train, clean.x_train), (a.x_val, clean.x_val), (a.x_test, clean.x_test)]:
+        assert x.min() >= 0 and x.max() <= 1
+        assert (x - x0).abs().mean() > 0.1
+
+
+def test_outputs_round_trip_and_are_atomic(tmp_path, toy_data):
+    c = cell(model="dANN-GRF", seeds=(0, 1))
+    res = train_cell(c, toy_data, "cpu")
+    paths = save_cell(tmp_path, c, res)
+    df = collect([paths["metrics"]])
+    assert list(df["seed"]) == [0, 1]
+    model = load_run(paths["weights"], 1, toy_data.image_shape, toy_data.n_classes)
+    masks = build_masks("dANN-GRF", (1, 28, 28), 2, 32, seed=1)
+    assert torch.equal(model.layers[0].mask, torch.as_tensor(masks[0], dtype=torch.bool))
+    xt = to_float(toy_data.x_test, torch.device("cpu"))
+    loss, acc = evaluate(model, xt, toy_data.y_test)
+    assert loss == pytest.approx(res[1].test_loss, rel=1e-6) and acc == res[1].test_acc
+    assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_failed_save_leaves_no_finished_marker(tmp_path, toy_data, monkeypatch):
+    c = cell()
+    res = train_cell(c, toy_data, "cpu")
+    import dendritic.runio as runio
+
+    def boom(path, obj):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runio, "write_json", boom)
+    with pytest.raises(OSError):
+        save_cell(tmp_path, c, res)
+    assert not (tmp_path / "metrics.csv").exists()
