@@ -1,0 +1,292 @@
+"""The paper's models (paper.md §1, "Architecture").
+
+Every model is a multilayer perceptron
+
+    input (C*H*W) → [dendritic layer (D*S) → somatic layer (S)] × L → output (n_classes)
+
+with LeakyReLU(0.1) on the hidden nodes, optional dropout after every hidden activation, and logits
+out (the softmax lives in the cross-entropy loss). The models differ only in their connectivity:
+how dendrites sample their inputs (R, LRF, GRF, F; see :mod:`dendritic.connectivity`) and how
+dendrites are wired to somata (structured, dense, random); the table is :data:`MODEL_SPECS`. The
+output layer is always dense. For L > 1 the next dendritic layer samples the previous S somata laid
+out on the grid ``connectivity.grid_shape(S)`` with the same rule as the first layer.
+
+Weights are Glorot-uniform on the full dense shape of each layer, biases zero, and the weights are
+then multiplied by the layer's mask. A gradient hook multiplies every weight gradient by the mask
+(as the authors do), so with Adam and no weight decay the masked weights stay exactly zero. The dense
+masked weight matrix is the reference representation; :meth:`DendriticNet.masked_layers` yields
+``(linear, mask)`` for each sparse layer.
+
+Randomness. The seed fixes the masks and the initial weights through two independent streams,
+``SeedSequence([seed, MASK_STREAM])`` and ``SeedSequence([seed, INIT_STREAM])``; each is spawned
+into one child per layer (masks: one per hidden layer, in order; init: one per ``nn.Linear``, the
+output layer last), so the first layers of an L = 1 and an L = 2 model with the same seed coincide.
+The tags are fixed non-zero words, so these streams never equal ``SeedSequence(seed)`` or its
+spawned children, which the training code may use for the split and the batch order. The models
+never touch the global torch or numpy random state: dropout at training time draws from torch's
+global generator, which the training code seeds.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from dendritic.connectivity import grid_shape, input_mask, soma_mask
+
+MASK_STREAM = 0x6D61736B  # ASCII "mask"
+INIT_STREAM = 0x696E6974  # ASCII "init"
+
+LEAKY_SLOPE = 0.1
+DROPOUT_RATES = (0.2, 0.5, 0.8)  # the vANN-dropout variants
+
+
+class Wiring(NamedTuple):
+    sampling: str  # input → dendrites: "R", "LRF", "GRF" or "F"
+    somata: str  # dendrites → somata: "structured", "dense" or "random"
+
+
+MODEL_SPECS: dict[str, Wiring] = {
+    "dANN-R": Wiring("R", "structured"),
+    "dANN-LRF": Wiring("LRF", "structured"),
+    "dANN-GRF": Wiring("GRF", "structured"),
+    "pdANN": Wiring("F", "structured"),
+    "vANN": Wiring("F", "dense"),
+    "vANN-R": Wiring("R", "dense"),
+    "vANN-LRF": Wiring("LRF", "dense"),
+    "vANN-GRF": Wiring("GRF", "dense"),
+    "sANN": Wiring("R", "random"),
+    "sANN-LRF": Wiring("LRF", "random"),
+    "sANN-GRF": Wiring("GRF", "random"),
+    "psANN": Wiring("F", "random"),
+}
+MODEL_NAMES: tuple[str, ...] = tuple(MODEL_SPECS)
+
+_FULL_KINDS = ("F", "dense")  # kinds whose mask is all ones: such layers are plain dense layers
+
+
+def model_spec(name: str) -> Wiring:
+    """The (input sampling, soma wiring) of a model; ``ValueError`` listing the names if unknown."""
+    try:
+        return MODEL_SPECS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}") from None
+
+
+def model_label(name: str, dropout: float = 0.0) -> str:
+    """Display label: the name, with the dropout rate appended when > 0 ("vANN-0.2")."""
+    model_spec(name)
+    return f"{name}-{dropout:g}" if dropout > 0 else name
+
+
+def _check_sizes(D: int, S: int, L: int) -> None:
+    for label, v in (("D", D), ("S", S), ("L", L)):
+        if int(v) != v or v < 1:
+            raise ValueError(f"{label} must be a positive integer, got {v!r}")
+
+
+def layer_kinds(name: str, L: int = 1) -> list[str]:
+    """Connectivity kind of each ``nn.Linear``, in order: [sampling, wiring] × L + ["dense"]."""
+    spec = model_spec(name)
+    return [spec.sampling, spec.somata] * L + ["dense"]
+
+
+def build_masks(name: str, image_shape, D: int, S: int, L: int = 1, k: int = 16,
+                seed: int = 0) -> list[np.ndarray]:
+    """The 2L boolean masks of the hidden layers, shaped like their weights (out, in):
+    [input→dendrites (D*S, C*H*W), dendrites→somata (S, D*S), somata→dendrites (D*S, S), …].
+
+    F and dense layers get all-ones masks. Deterministic in ``seed`` (stream ``MASK_STREAM``).
+    """
+    spec = model_spec(name)
+    _check_sizes(D, S, L)
+    children = np.random.SeedSequence([seed, MASK_STREAM]).spawn(2 * L)
+    shape = tuple(image_shape)
+    masks = []
+    for layer in range(L):
+        rng_in, rng_soma = (np.random.default_rng(c) for c in children[2 * layer: 2 * layer + 2])
+        masks.append(input_mask(spec.sampling, rng_in, shape, D, S, k))
+        masks.append(soma_mask(spec.somata, rng_soma, D, S))
+        shape = (1, *grid_shape(S))  # the next dendrites sample the somata as an image
+    return masks
+
+
+def count_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
+                 k: int = 16) -> int:
+    """Trainable parameters counted from the masks (no weights allocated): non-zero-mask weights
+    + biases of every layer + the dense output layer. The same for every seed."""
+    masks = build_masks(name, image_shape, D, S, L, k, seed=0)
+    weights = sum(int(m.sum()) for m in masks) + S * n_classes
+    biases = L * (D * S + S) + n_classes
+    return weights + biases
+
+
+def formula_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
+                   k: int = 16) -> int:
+    """Closed-form parameter count (paper.md §1, extended to depth L), as a check of
+    :func:`count_params`. For L = 1, N inputs, C classes (k → C_img*k for LRF/GRF on colour):
+
+    - dANN-*, sANN-*: (k+1)·DS + (D+1)·S + (S+1)·C
+    - pdANN, psANN:   (N+1)·DS + (D+1)·S + (S+1)·C
+    - vANN-R/LRF/GRF: (k+1)·DS + (DS+1)·S + (S+1)·C
+    - vANN:           (N+1)·DS + (DS+1)·S + (S+1)·C
+    """
+    spec = model_spec(name)
+    channels, height, width = image_shape
+    DS, total = D * S, 0
+    for layer in range(L):
+        n_in = channels * height * width if layer == 0 else S
+        c = channels if layer == 0 else 1
+        per_dendrite = {"R": k, "LRF": c * k, "GRF": c * k, "F": n_in}[spec.sampling]
+        per_soma_layer = DS * S if spec.somata == "dense" else DS
+        total += (per_dendrite + 1) * DS + per_soma_layer + S
+    return total + (S + 1) * n_classes
+
+
+class MaskedLinear(nn.Linear):
+    """``nn.Linear`` whose weight is gated by a fixed boolean ``mask`` buffer (None: dense layer).
+
+    The masked-out weights are zeroed at init and their gradients are multiplied by the mask by a
+    hook, so they stay exactly zero under optimisers without weight decay.
+    """
+
+    def __init__(self, in_features: int, out_features: int, mask=None):
+        super().__init__(in_features, out_features)
+        if mask is not None:
+            mask = torch.tensor(np.asarray(mask), dtype=torch.bool)
+            if tuple(mask.shape) != (out_features, in_features):
+                raise ValueError(f"mask shape {tuple(mask.shape)} != ({out_features}, {in_features})")
+        self.register_buffer("mask", mask)
+        self._ensure_mask_hook()
+
+    def reset_parameters(self) -> None:
+        """Zeros: no draw from the global torch generator; :meth:`glorot_` is the real init."""
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+
+    @torch.no_grad()
+    def glorot_(self, generator: torch.Generator) -> None:
+        """Glorot-uniform on the full (out, in) shape, zero bias, then multiply by the mask."""
+        nn.init.xavier_uniform_(self.weight, generator=generator)
+        self.bias.zero_()
+        self.apply_mask_()
+
+    @torch.no_grad()
+    def apply_mask_(self) -> None:
+        """Zero the masked-out weights (e.g. after loading weights from elsewhere)."""
+        if self.mask is not None:
+            self.weight.masked_fill_(~self.mask, 0.0)
+
+    def _mask_grad(self, grad: torch.Tensor) -> torch.Tensor:
+        return grad * self.mask
+
+    def _ensure_mask_hook(self) -> None:
+        # The hook lives on the Parameter object. deepcopy keeps it, but a new Parameter (pickling,
+        # load_state_dict(assign=True), ...) arrives without it: hence the check here and in forward.
+        if self.mask is None:
+            return
+        hooks = self.weight._backward_hooks or {}
+        if not any(getattr(hook, "__self__", None) is self for hook in hooks.values()):
+            self.weight.register_hook(self._mask_grad)
+
+    def __setstate__(self, state) -> None:
+        super().__setstate__(state)
+        self._ensure_mask_hook()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._ensure_mask_hook()
+        return super().forward(x)
+
+    def n_params(self) -> int:
+        """Non-zero-mask weights + biases."""
+        n_weights = self.weight.numel() if self.mask is None else int(self.mask.sum())
+        return n_weights + self.bias.numel()
+
+
+class DendriticNet(nn.Module):
+    """input → [dendrites (D*S) → somata (S)] × L → output (n_classes); see the module docstring.
+
+    ``layers`` holds the 2L + 1 ``MaskedLinear`` layers in order, ``kinds`` their connectivity
+    kinds and ``masks`` their masks (None for F, dense and output layers).
+    """
+
+    def __init__(self, name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
+                 dropout: float = 0.0, k: int = 16, masks: list[np.ndarray] | None = None):
+        super().__init__()
+        _check_sizes(D, S, L)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.name, self.image_shape, self.n_classes = name, tuple(image_shape), n_classes
+        self.D, self.S, self.L, self.dropout, self.k = D, S, L, dropout, k
+        self.kinds = layer_kinds(name, L)
+        if masks is None:
+            masks = build_masks(name, image_shape, D, S, L, k)
+        n_inputs = int(np.prod(image_shape))
+        sizes = [n_inputs] + [D * S, S] * L + [n_classes]
+        self.layers = nn.ModuleList(
+            MaskedLinear(n_in, n_out, None if kind in _FULL_KINDS else mask)
+            for n_in, n_out, kind, mask in zip(sizes[:-1], sizes[1:], self.kinds, list(masks) + [None])
+        )
+        self.act = nn.LeakyReLU(LEAKY_SLOPE)
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    @property
+    def label(self) -> str:
+        return model_label(self.name, self.dropout)
+
+    @property
+    def masks(self) -> list[torch.Tensor | None]:
+        """One entry per ``nn.Linear`` in ``layers``: its bool mask, or None for a dense layer."""
+        return [layer.mask for layer in self.layers]
+
+    def masked_layers(self) -> Iterator[tuple[MaskedLinear, torch.Tensor]]:
+        """``(linear, mask)`` for every layer with a (sparse) mask, in order."""
+        for layer in self.layers:
+            if layer.mask is not None:
+                yield layer, layer.mask
+
+    def init_weights(self, seed: int = 0) -> None:
+        """Glorot-uniform init of every layer from the stream ``SeedSequence([seed, INIT_STREAM])``."""
+        children = np.random.SeedSequence([seed, INIT_STREAM]).spawn(len(self.layers))
+        for layer, child in zip(self.layers, children):
+            generator = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0]))
+            layer.glorot_(generator)
+
+    def apply_masks_(self) -> None:
+        """Zero every masked-out weight."""
+        for layer in self.layers:
+            layer.apply_mask_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, n_classes) from flat inputs (N, C*H*W) (an (N, C, H, W) batch is flattened)."""
+        x = x.flatten(1)
+        for layer in self.layers[:-1]:
+            x = self.drop(self.act(layer(x)))
+        return self.layers[-1](x)
+
+    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Post-activation hidden layers [dendrites₁, somata₁, dendrites₂, …], without dropout."""
+        x, out = x.flatten(1), []
+        for layer in self.layers[:-1]:
+            x = self.act(layer(x))
+            out.append(x)
+        return out
+
+    def n_params(self) -> int:
+        """Trainable parameters: non-zero-mask weights + all biases (dense layers in full)."""
+        return sum(layer.n_params() for layer in self.layers)
+
+    def extra_repr(self) -> str:
+        return f"name={self.label!r}, D={self.D}, S={self.S}, L={self.L}, kinds={self.kinds}"
+
+
+def build_model(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
+                dropout: float = 0.0, seed: int = 0, k: int = 16) -> DendriticNet:
+    """A model of the paper with masks and initial weights fixed by ``seed`` (on the CPU)."""
+    masks = build_masks(name, image_shape, D, S, L, k, seed)
+    model = DendriticNet(name, image_shape, n_classes, D, S, L, dropout, k, masks)
+    model.init_weights(seed)
+    return model
