@@ -8,20 +8,39 @@
 # All logic lives in the Python package src/dendritic; the rules in workflow/rules only wire
 # files together, one file per stage.
 
+import copy
+import os
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("9.20")
+
+# The library is importable from the checkout itself (no install needed for the workflow),
+# also in jobs that run in their own environment (--sdm conda, cluster jobs).
+_SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, _SRC)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [_SRC, os.getenv("PYTHONPATH")])))
 
 try:
     from dendritic.config import describe_config_errors
 except ImportError as err:
     raise WorkflowError(
-        f"cannot import the 'dendritic' package ({err}). Install the project first: "
-        "`pip install -e .` in the repository root (the README's Quickstart does it for you)."
+        f"cannot import the 'dendritic' library ({err}): its dependencies are missing. "
+        "Install the project first: `pip install -e .` in the repository root, or `make demo` "
+        "(the README's Quickstart), or run with `--sdm conda`."
     )
 
 
 configfile: "config.yaml"
+
+
+# A design given with --configfile *replaces* config.yaml rather than extending it (Snakemake's
+# default merge would let config/demo.yaml inherit every experiment of the paper's design);
+# --config KEY=VALUE still overrides single keys of whichever design is in use.
+if workflow.config_settings.configfiles:
+    config.clear()
+    config.update(copy.deepcopy(workflow.config_settings.overwrite_config))
 
 
 # A readable message (key, problem, allowed values) first; then snakemake's validate fills defaults.

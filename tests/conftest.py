@@ -54,7 +54,7 @@ def workflow_copy(tmp_path) -> Path:
     """The workflow files (not results) copied into a temporary folder, to run snakemake in."""
     dest = tmp_path / "wf"
     dest.mkdir()
-    for name in ["Snakefile", "config.yaml", "workflow", "config", "profiles"]:
+    for name in ["Snakefile", "config.yaml", "environment.yml", "workflow", "config", "profiles"]:
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name)

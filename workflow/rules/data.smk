@@ -10,6 +10,8 @@ rule prepare_dataset:
         raw_dir=lambda wc: f"{DATA}/raw/{wc.dataset}",
         mirrors=config["data"]["mirrors"],
         download=config["data"]["download"],
+    conda:
+        "../../environment.yml"
     log:
         "logs/data/{dataset}.log",
     benchmark:

@@ -7,6 +7,8 @@ rule summary:
         metrics_files(),
     output:
         "results/summary.csv",
+    conda:
+        "../../environment.yml"
     log:
         "logs/summary.log",
     script:

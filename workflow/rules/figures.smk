@@ -14,6 +14,8 @@ rule suppl_fig1:
         pdf=f"{FIGS}/suppl_fig1.pdf",
     params:
         datasets=config["datasets"],
+    conda:
+        "../../environment.yml"
     log:
         "logs/figures/suppl_fig1.log",
     script:
@@ -28,6 +30,8 @@ rule fig2:
         pdf=f"{FIGS}/fig2.pdf",
     params:
         models=FIG2_MODELS,
+    conda:
+        "../../environment.yml"
     log:
         "logs/figures/fig2.log",
     script:
@@ -44,6 +48,8 @@ rule suppl_fig2:
         pdf=f"{FIGS}/suppl_fig2.pdf",
     params:
         cells=[c.to_dict() for c in curve_cells()],
+    conda:
+        "../../environment.yml"
     log:
         "logs/figures/suppl_fig2.log",
     script:
@@ -60,6 +66,8 @@ rule suppl_fig7:
         pdf=f"{FIGS}/suppl_fig7.pdf",
     params:
         models=FIG2_MODELS,
+    conda:
+        "../../environment.yml"
     log:
         "logs/figures/suppl_fig7.log",
     script:

@@ -12,6 +12,8 @@ rule train:
     params:
         cell=lambda wc: cell_of(wc).to_dict(),
         device=config["training"]["device"],
+    conda:
+        "../../environment.yml"
     log:
         "logs/train/{experiment}/{dataset}/{model}/{cell}.log",
     benchmark:

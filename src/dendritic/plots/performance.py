@@ -77,11 +77,15 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
                     _errorbar(ax, a["dendrites"], a[f"{metric}_mean"] * scale,
                               a[f"{metric}_ci95"] * scale, m)
             ax.set_xscale("log", base=2)
+            d_values = sorted(agg["dendrites"].unique())
+            ax.set_xticks(d_values, [str(d) for d in d_values])
+            ax.minorticks_off()
             ax.set_xlabel("Dendrites per soma (D)")
             ax.set_title(f"S = {s} somata")
             ax.set_ylabel(ylabel)
     axes[0, 0].set_title(f"{dataset.upper()}: mean ± 95% CI over seeds")
     handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles, labels = handles[1:] + handles[:1], labels[1:] + labels[:1]  # models first
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
                bbox_to_anchor=(0.5, 1.03))
     fig.tight_layout()
