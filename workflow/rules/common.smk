@@ -68,10 +68,19 @@ def figure(name):
     return [f"{FIGS}/{name}.png", f"{FIGS}/{name}.pdf"]
 
 
+#: Targets that the stage files (analyse.smk, figures.smk) add when the config holds their inputs.
+TARGETS = []
+
+
+def analysis_dataset_cells(models=None):
+    """Main-experiment cells of the analysis dataset (Fig. 5, 6)."""
+    return main_cells(dataset=config["analysis"]["dataset"], models=models)
+
+
 def all_targets():
     targets = figure("suppl_fig1")
     if CELLS:
         targets.append("results/summary.csv")
     if main_cells(models=FIG2_MODELS):
         targets += figure("fig2") + figure("suppl_fig2") + figure("suppl_fig7")
-    return targets
+    return targets + [t for t in TARGETS if t not in targets]
