@@ -52,15 +52,7 @@ def run_snakemake(args, cwd, timeout=900, env=None) -> subprocess.CompletedProce
 @pytest.fixture
 def workflow_copy(tmp_path) -> Path:
     """The workflow files (not results) copied into a temporary folder, to run snakemake in."""
-    dest = tmp_path / "wf"
-    dest.mkdir()
-    for name in ["Snakefile", "config.yaml", "environment.yml", "workflow", "config", "profiles"]:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
+    return copy_workflow(tmp_path / "wf")
 
 
 requires_fmnist = pytest.mark.skipif(
@@ -68,3 +60,22 @@ requires_fmnist = pytest.mark.skipif(
     reason=f"real Fashion-MNIST not installed at {FMNIST_MIRROR} (apt-get install dataset-fashion-mnist; "
     "`make test` does it where it can)",
 )
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow files (not results) into ``dest`` to run snakemake there."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ["Snakefile", "config.yaml", "environment.yml", "workflow", "config", "profiles"]:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def local_test_run(tmp_path_factory):
+    """The test config run once, locally, on the real Fashion-MNIST (shared by several tests)."""
+    if not FMNIST_MIRROR.is_dir():
+        pytest.skip(f"real Fashion-MNIST not installed at {FMNIST_MIRROR}")
+    dest = copy_workflow(tmp_path_factory.mktemp("local") / "wf")
+    proc = run_snakemake(["--cores", "2", "--configfile", "config/test.yaml"], dest, timeout=1200)
+    return dest, proc

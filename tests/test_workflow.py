@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 
@@ -41,22 +39,6 @@ def test_configfile_replaces_the_paper_design(workflow_copy):
     assert proc.returncode == 0, out
     train = next(line for line in out.splitlines() if line.split()[:1] == ["train"])
     assert int(train.split()[1]) == 5 * 2, "test.yaml must not inherit config.yaml's experiments"
-
-
-@pytest.fixture(scope="session")
-def local_test_run(tmp_path_factory):
-    """The test config run once, locally, on the real Fashion-MNIST (shared by several tests)."""
-    from conftest import ROOT
-
-    if not (ROOT / "config" / "test.yaml").exists():
-        pytest.skip("no test config")
-    dest = tmp_path_factory.mktemp("local") / "wf"
-    dest.mkdir()
-    for name in ["Snakefile", "config.yaml", "environment.yml", "workflow", "config", "profiles"]:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
-    proc = run_snakemake(["--cores", "2", "--configfile", "config/test.yaml"], dest, timeout=1200)
-    return dest, proc
 
 
 @requires_fmnist
