@@ -50,7 +50,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
     cell = Cell(experiment=a.experiment, dataset=a.dataset, model=a.model, dendrites=a.dendrites,
                 somata=a.somata, layers=a.layers, dropout=a.dropout, lr=a.lr, sigma=a.sigma,
                 epochs=epochs, patience=a.patience, sequential=a.sequential, seeds=tuple(a.seeds),
-                batch_size=a.batch_size)
+                batch_size=a.batch_size, engine=a.engine)
     out = Path(a.out or cell.path())
     df = run_cell(cell, data, out, device=a.device, threads=a.threads)
     print(df[["seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "diverged"]]
@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=int, default=128)
     sp.add_argument("--experiment", default="main")
     sp.add_argument("--device", default="auto")
+    sp.add_argument("--engine", choices=["fast", "reference"], default="fast",
+                    help="fast: sparse layers, seeds batched where it pays off; reference: masked "
+                    "dense layers, one seed at a time (same numbers up to float rounding)")
     sp.add_argument("--threads", type=int)
     sp.add_argument("--data", help="prepared dataset (default resources/data/DATASET.pt, prepared if missing)")
     sp.add_argument("--mirror", action="append", default=["/usr/share/datasets/fashion-mnist"])

@@ -49,6 +49,7 @@ class Cell:
     seeds: tuple[int, ...] = field(default=(0,))
     batch_size: int = 128
     validation_fraction: float = 0.1
+    engine: str = "fast"  # training engine: "fast" or "reference" (same numbers; not in the id)
 
     @property
     def id(self) -> str:
@@ -170,6 +171,7 @@ def expand_cells(config: dict[str, Any]) -> list[Cell]:
         seeds=tuple(config.get("seeds", (0, 1, 2, 3, 4))),
         batch_size=tr.get("batch_size", 128),
         validation_fraction=tr.get("validation_fraction", 0.1),
+        engine=tr.get("engine", "fast"),
     )
     exps = config.get("experiments") or {}
     cells: list[Cell] = []

@@ -16,7 +16,7 @@ import copy
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,21 @@ def split_validation(
     return torch.cat(train), torch.cat(val)
 
 
+def split_and_corrupt(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
+                      cell: Cell, seed: int):
+    """One run's split and noise: ``(train_idx, val_idx, x_train, x_test)``, indices on the device;
+    the images are the inputs themselves unless ``cell.sigma`` > 0 (then noisy copies)."""
+    tr_idx, va_idx = split_validation(
+        y_train, cell.validation_fraction, generator(seed, "split"), per_class=cell.sequential
+    )
+    dev = x_train.device
+    if cell.sigma:
+        g = generator(seed, "noise")
+        x_train = (x_train + cell.sigma * torch.randn(x_train.shape, generator=g).to(dev)).clamp_(0, 1)
+        x_test = (x_test + cell.sigma * torch.randn(x_test.shape, generator=g).to(dev)).clamp_(0, 1)
+    return tr_idx.to(dev), va_idx.to(dev), x_train, x_test
+
+
 def run_data(
     x_train: torch.Tensor,
     y_train: torch.Tensor,
@@ -113,15 +128,7 @@ def run_data(
     run from the seed's noise stream, added to train, validation and test images, and clipped to
     [0, 1] (paper §3, noise).
     """
-    tr_idx, va_idx = split_validation(
-        y_train, cell.validation_fraction, generator(seed, "split"), per_class=cell.sequential
-    )
-    dev = x_train.device
-    if cell.sigma:
-        g = generator(seed, "noise")
-        x_train = (x_train + cell.sigma * torch.randn(x_train.shape, generator=g).to(dev)).clamp_(0, 1)
-        x_test = (x_test + cell.sigma * torch.randn(x_test.shape, generator=g).to(dev)).clamp_(0, 1)
-    tr_idx, va_idx = tr_idx.to(dev), va_idx.to(dev)
+    tr_idx, va_idx, x_train, x_test = split_and_corrupt(x_train, y_train, x_test, cell, seed)
     data = RunData(x_train[tr_idx], y_train[tr_idx], x_train[va_idx], y_train[va_idx], x_test, y_test)
     if cell.sequential:
         # contiguous blocks of equal labels, in class order (split_validation ordered them)
@@ -311,26 +318,60 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def train_cell(cell: Cell, prepared, device: str | torch.device = "auto") -> list[RunResult]:
-    """Train every seed of ``cell`` on the prepared dataset ``prepared`` (a PreparedDataset)."""
+#: Training engines: ``fast`` (dendritic.engine: sparse layers, seeds batched) and ``reference``
+#: (the masked dense DendriticNet and :func:`train_run`, one seed at a time).
+ENGINES = ("fast", "reference")
+
+
+def train_cell(cell: Cell, prepared, device: str | torch.device = "auto", engine: str | None = None,
+               replicas: int | None = None) -> list[RunResult]:
+    """Train every seed of ``cell`` on the prepared dataset ``prepared`` (a PreparedDataset).
+
+    ``engine`` (default ``cell.engine``): ``fast`` or ``reference``; both give the same numbers up
+    to float rounding. With ``fast``, ``replicas`` seeds are trained at once in one batched model
+    (default :func:`dendritic.engine.default_replicas`: all seeds on a GPU; on the CPU where that
+    pays off).
+    """
     from dendritic.models import build_model
 
+    engine = engine or cell.engine
+    if engine not in ENGINES:
+        raise ValueError(f"unknown training engine {engine!r}; valid: {', '.join(ENGINES)}")
     dev = resolve_device(device) if isinstance(device, str) else device
     x_train, x_test = to_float(prepared.x_train, dev), to_float(prepared.x_test, dev)
     y_train, y_test = prepared.y_train.to(dev), prepared.y_test.to(dev)
-    log.info("cell %s/%s/%s/%s on %s: %d seeds, %d epochs", cell.experiment, cell.dataset,
-             cell.model, cell.id, dev, len(cell.seeds), cell.epochs)
+    shape = tuple(prepared.image_shape)
+
+    def model(seed: int):
+        return build_model(cell.model, shape, prepared.n_classes, cell.dendrites, cell.somata,
+                           L=cell.layers, dropout=cell.dropout, seed=seed)
+
+    if engine == "fast":
+        from dendritic import engine as fast
+
+        replicas = replicas or fast.default_replicas(cell, shape, dev)
+        groups = [cell.seeds[i: i + replicas] for i in range(0, len(cell.seeds), replicas)]
+    else:
+        groups = [(seed,) for seed in cell.seeds]
+    log.info("cell %s/%s/%s/%s on %s: %d seeds, %d epochs, %s engine%s", cell.experiment,
+             cell.dataset, cell.model, cell.id, dev, len(cell.seeds), cell.epochs, engine,
+             f", {len(groups[0])} seeds at a time" if engine == "fast" else "")
     results = []
-    for seed in cell.seeds:
-        model = build_model(cell.model, tuple(prepared.image_shape), prepared.n_classes,
-                            cell.dendrites, cell.somata, L=cell.layers, dropout=cell.dropout,
-                            seed=seed).to(dev)
-        data = run_data(x_train, y_train, x_test, y_test, cell, seed)
-        res = train_run(model, data, cell, seed)
-        log.info("seed %d: %d trainable parameters, test loss %.4f, test acc %.4f%s (%.1f s)",
-                 seed, res.n_params, res.test_loss, res.test_acc,
-                 "  DIVERGED" if res.diverged else "", res.wall_s)
-        results.append(res)
+    for seeds in groups:
+        if engine == "fast":
+            net = fast.FastNet([model(seed) for seed in seeds]).to(dev)
+            data = fast.replica_data(x_train, y_train, x_test, y_test, cell, seeds)
+            batch = fast.train_replicas(net, data, cell, seeds, log)
+            del net, data
+        else:
+            seed = seeds[0]
+            data = run_data(x_train, y_train, x_test, y_test, cell, seed)
+            batch = [train_run(model(seed).to(dev), data, cell, seed)]
+        for res in batch:
+            log.info("seed %d: %d trainable parameters, test loss %.4f, test acc %.4f%s (%.1f s)",
+                     res.seed, res.n_params, res.test_loss, res.test_acc,
+                     "  DIVERGED" if res.diverged else "", res.wall_s)
+        results += batch
     return results
 
 
@@ -368,16 +409,19 @@ def save_cell(out_dir: str | Path, cell: Cell, results: list[RunResult], device:
 
 
 def run_cell(cell: Cell | dict, data_path: str | Path, out_dir: str | Path,
-             device: str = "auto", threads: int | None = None) -> pd.DataFrame:
+             device: str = "auto", threads: int | None = None,
+             engine: str | None = None) -> pd.DataFrame:
     """Load the prepared dataset, train every seed of ``cell``, write its outputs to ``out_dir``.
 
     This is what one Snakemake ``train`` job (and ``python -m dendritic train``) does.
-    Returns the cell's metrics table.
+    ``engine`` overrides ``cell.engine`` (``fast`` or ``reference``). Returns the metrics table.
     """
     from dendritic.datasets import load_prepared
 
     if isinstance(cell, dict):
         cell = Cell.from_dict(cell)
+    if engine is not None:  # recorded with the cell (provenance, weights.pt)
+        cell = replace(cell, engine=engine)
     if threads:
         torch.set_num_threads(int(threads))
     dev = resolve_device(device)
