@@ -1,2 +1,105 @@
 # Stage 4: analyses (best models, parameters to match vANN, efficiency, class selectivity,
 # representations). Filled in as the analyses land.
+
+
+# --- Fig. 5, 6: the best model of each family on the analysis dataset (trained weights needed) ---
+# One job per model: it reads summary.csv to find that model's best configuration (highest mean
+# test accuracy) and therefore takes the weights of all its main-experiment cells as input.
+
+from dendritic.evaluation import ANALYSIS_TABLES
+
+ANALYSIS_MODELS = sorted({c.model for c in analysis_dataset_cells()})
+
+
+rule analyse_best_model:
+    input:
+        summary="results/summary.csv",
+        data=f"{DATA}/{{dataset}}.pt",
+        weights=lambda wc: [f"{cell_dir(c)}/weights.pt" for c in main_cells(wc.dataset, [wc.model])],
+    output:
+        **{t: f"results/analysis/{{dataset}}/{{model}}/{t}.csv" for t in ANALYSIS_TABLES},
+    params:
+        device=config["training"]["device"],
+        threshold=config["analysis"]["selectivity_threshold"],
+        n_images=config["analysis"]["tsne"]["n_images"],
+        perplexity=config["analysis"]["tsne"]["perplexity"],
+        n_neighbors=config["analysis"]["tsne"]["n_neighbors"],
+        tsne_kwargs={"max_iter": config["analysis"]["tsne"]["max_iter"]},
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/analysis/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/analysis/{dataset}/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    script:
+        "../scripts/analyse_best_model.py"
+
+
+rule analysis_tables:
+    input:
+        expand(
+            "results/analysis/{dataset}/{model}/{table}.csv",
+            dataset=config["analysis"]["dataset"],
+            model=ANALYSIS_MODELS,
+            table=ANALYSIS_TABLES,
+        ),
+    output:
+        **{t: f"results/analysis/{t}.csv" for t in ANALYSIS_TABLES},
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/analysis/tables.log",
+    script:
+        "../scripts/concat_tables.py"
+
+
+if analysis_dataset_cells():
+    TARGETS += [f"results/analysis/{t}.csv" for t in ANALYSIS_TABLES]
+
+
+# --- Reproduction verdict: the paper's Tables 1-2 next to this run's, each claim of the paper
+# checked with the number that decides it (dendritic.reproduction). Claim (c) reads the node table
+# of the analyses above when the configuration enables them (and a rule produces it). ---
+
+from dendritic.plots.efficiency import robustness_dataset
+
+REPRODUCTION_NODE_STATS = "results/analysis/node_stats.csv"
+
+
+rule reproduction:
+    input:
+        summary="results/summary.csv",
+        nodes=lambda wc: (
+            [REPRODUCTION_NODE_STATS]
+            if analysis_dataset_cells()
+            and any(REPRODUCTION_NODE_STATS in map(str, r.output) for r in workflow.rules)
+            else []
+        ),
+    output:
+        md=report(
+            "results/reproduction.md",
+            caption="../report/reproduction.rst",
+            category="Reproduction verdict",
+        ),
+        csv="results/reproduction.csv",
+    params:
+        config={
+            "seeds": config["seeds"],
+            "training": {"epochs": config["training"]["epochs"]},
+            "experiments": config.get("experiments") or {},
+        },
+        dataset=robustness_dataset(CELLS),
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/analysis/reproduction.log",
+    script:
+        "../scripts/reproduction.py"
+
+
+if CELLS:
+    TARGETS += ["results/reproduction.md", "results/reproduction.csv"]

@@ -1,0 +1,470 @@
+"""Analyses of trained networks: the best models' nodes, weights and representations (Fig. 5, 6)
+and, beyond the paper, every clean-trained model tested on noisy images.
+
+This module reads trained weights (a cell's ``weights.pt``, rebuilt by
+:func:`dendritic.training.load_run`) and a prepared dataset; the statistics themselves are the
+functions of :mod:`dendritic.analysis` (paper §4), which this module only feeds and tabulates.
+
+Layer names
+-----------
+* Hidden layers (node and representation tables): ``dendrites``, ``somata`` for the first
+  dendrite→soma pair, then ``dendrites_2``, ``somata_2``, … for L > 1 (:func:`hidden_layer_names`).
+* Weight layers (weight tables): each ``nn.Linear`` is named after the layer it feeds, so the
+  input→dendrite weights are ``dendrites``, the dendrite→soma weights ``somata`` and the last
+  layer ``output`` (:func:`weight_layer_names`). Only non-masked, non-zero weights enter.
+
+Best-model analyses (:func:`analyse_best_models`, one model at a time with :func:`analyse_model`)
+--------------------------------------------------------------------------------------------
+For each model, the configuration with the highest mean test accuracy over seeds in the main
+experiment (:func:`best_cells`) is analysed on the whole test set:
+
+* node statistics of every hidden layer for **every** non-diverged seed (cheap: one forward pass);
+* weight statistics for every seed; weight histograms of the first seed (the one the figure shows);
+* t-SNE of every hidden layer for the **first** non-diverged seed on a fixed, seeded choice of
+  ``n_images`` test images, the same images for every model (:func:`tsne_indices`), with the
+  silhouette, the neighbourhood hit and the trustworthiness.
+
+Test-time noise (:func:`robustness_frame`)
+-----------------------------------------
+Every seed of every given cell evaluated on ``clip(x_test + σ·z, 0, 1)`` (all seeds of a cell at
+once, with the fast engine's sparse layers: :mod:`dendritic.engine`). ``z`` ~ N(0, 1) has the
+test set's shape and is drawn once per trial seed from a fixed stream (:func:`test_noise`), so
+every model of trial ``s`` sees exactly the same noisy images at a given σ, and the noise at two σ
+differs only in scale. σ = 0 evaluates the clean test set, so it reproduces the run's
+``test_acc`` (to float rounding: the two engines sum the same products in a different order).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dendritic import analysis as an
+from dendritic.training import EVAL_BATCH, evaluate, load_run, resolve_device, to_float
+
+log = logging.getLogger("dendritic.evaluation")
+
+__all__ = [
+    "hidden_layer_names",
+    "weight_layer_names",
+    "best_cells",
+    "hidden_activations",
+    "layer_weights",
+    "tsne_indices",
+    "node_table",
+    "weight_tables",
+    "representation_tables",
+    "analyse_model",
+    "analyse_best_models",
+    "ANALYSIS_TABLES",
+    "test_noise",
+    "robustness_frame",
+    "ROBUSTNESS_COLUMNS",
+]
+
+#: Identity columns of every per-model analysis table, in this order.
+ID_COLS = ["dataset", "model", "cell", "dendrites", "somata", "layers", "seed"]
+
+#: The tables :func:`analyse_model` returns (and the workflow writes as
+#: ``results/analysis/{name}.csv``).
+ANALYSIS_TABLES = ("best_cells", "node_stats", "weight_stats", "weight_hists", "representations",
+                   "tsne")
+
+#: Columns of ``results/robustness.csv``.
+ROBUSTNESS_COLUMNS = ["experiment", "dataset", "model", "dendrites", "somata", "layers", "cell",
+                      "seed", "n_params", "sigma", "test_loss", "test_acc", "diverged"]
+
+#: Base of the test-noise stream (far from the training streams of ``training.generator``).
+TEST_NOISE_STREAM = 0x6E6F6973  # ASCII "nois"
+
+
+# --------------------------------------------------------------------------------------------------
+# names, selection
+# --------------------------------------------------------------------------------------------------
+def hidden_layer_names(L: int = 1) -> list[str]:
+    """``["dendrites", "somata", "dendrites_2", "somata_2", …]`` for L dendrite→soma pairs."""
+    names = []
+    for i in range(1, L + 1):
+        suffix = "" if i == 1 else f"_{i}"
+        names += [f"dendrites{suffix}", f"somata{suffix}"]
+    return names
+
+
+def weight_layer_names(L: int = 1) -> list[str]:
+    """Names of the 2L + 1 weight layers: each named after the layer it feeds, then ``output``."""
+    return hidden_layer_names(L) + ["output"]
+
+
+def best_cells(summary: pd.DataFrame, dataset: str, experiment: str = "main",
+               metric: str = "test_acc", models: Sequence[str] | None = None) -> pd.DataFrame:
+    """The best configuration of each model on ``dataset`` (paper §4 "Best models").
+
+    Runs of ``experiment`` on ``dataset`` are averaged over seeds (:func:`analysis.aggregate_seeds`,
+    diverged runs left out) and :func:`analysis.best_models` picks, per model, the highest mean
+    test accuracy (``metric='test_loss'``: the lowest mean loss). Returns one row per model with
+    ``dataset, model, dendrites, somata, layers, cell, n_params, n, test_acc_mean, test_acc_ci95,
+    test_loss_mean, test_loss_ci95`` and ``seeds`` (the non-diverged seeds, ascending, as a
+    space-separated string). Empty when there are no such runs.
+    """
+    df = summary[(summary["experiment"] == experiment) & (summary["dataset"] == dataset)]
+    if models is not None:
+        df = df[df["model"].isin(list(models))]
+    cols = ["dataset", "model", "dendrites", "somata", "layers", "cell", "n_params", "n",
+            "test_acc_mean", "test_acc_ci95", "test_loss_mean", "test_loss_ci95", "seeds"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    best = an.best_models(an.aggregate_seeds(df), metric)
+    if "layers" not in best:
+        best["layers"] = 1
+    ok = df[~an._diverged_mask(df)]
+    cells, seeds = [], []
+    for row in best.itertuples():
+        runs = ok[(ok["model"] == row.model) & (ok["dendrites"] == row.dendrites)
+                  & (ok["somata"] == row.somata)]
+        if "layers" in runs:
+            runs = runs[runs["layers"] == row.layers]
+        if "cell" in runs and runs["cell"].notna().any():
+            cells.append(str(runs["cell"].dropna().iloc[0]))
+        else:
+            cells.append(f"D{row.dendrites}_S{row.somata}" + (f"_L{row.layers}" if row.layers != 1 else ""))
+        seeds.append(" ".join(str(int(s)) for s in sorted(runs["seed"].unique())))
+    best["cell"], best["seeds"] = cells, seeds
+    return best[cols].reset_index(drop=True)
+
+
+def _seed_list(seeds: Any) -> list[int]:
+    if isinstance(seeds, str):
+        return [int(s) for s in seeds.split()]
+    if isinstance(seeds, (int, np.integer)):
+        return [int(seeds)]
+    return [int(s) for s in seeds]
+
+
+def tsne_indices(n_test: int, n_images: int, seed: int = 0) -> np.ndarray:
+    """A fixed, seeded choice of ``min(n_images, n_test)`` test images (sorted indices), the same
+    for every model so that their embeddings show the same images."""
+    n = min(int(n_images), int(n_test))
+    return np.sort(np.random.default_rng(seed).choice(n_test, size=n, replace=False))
+
+
+# --------------------------------------------------------------------------------------------------
+# one trained model
+# --------------------------------------------------------------------------------------------------
+@torch.inference_mode()
+def hidden_activations(model: torch.nn.Module, x: torch.Tensor, binary: bool = False,
+                       batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
+    """Hidden activations ``[dendrites₁, somata₁, …]`` of flat float inputs ``x`` (N, features),
+    computed in batches on ``x``'s device, as numpy arrays (N, J).
+
+    With ``binary`` only ``activation > 0`` is kept (bool, 4× smaller): all that the node
+    statistics of :mod:`dendritic.analysis` look at.
+    """
+    was_training = model.training
+    model.eval()
+    parts: list[list[np.ndarray]] = []
+    for i in range(0, len(x), batch_size):
+        hs = model.hidden(x[i : i + batch_size])
+        if not parts:
+            parts = [[] for _ in hs]
+        for store, h in zip(parts, hs):
+            store.append(((h > 0) if binary else h.float()).cpu().numpy())
+    model.train(was_training)
+    return [np.concatenate(p) for p in parts]
+
+
+def layer_weights(model: torch.nn.Module) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """``{weight layer name: (weight (out, in), mask or None)}`` in the form
+    :func:`analysis.weight_stats_frame` takes (names: :func:`weight_layer_names`)."""
+    names = weight_layer_names(model.L)
+    out = {}
+    for name, layer in zip(names, model.layers):
+        mask = None if layer.mask is None else layer.mask.detach().cpu().numpy()
+        out[name] = (layer.weight.detach().cpu().numpy(), mask)
+    return out
+
+
+def node_table(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | np.ndarray,
+               n_classes: int, threshold: float = 0.4) -> pd.DataFrame:
+    """:func:`analysis.node_statistics` of every hidden layer on (x, y), one row per node, with a
+    ``layer`` column and the layer's ``sparsity`` (share of never-active nodes)."""
+    y = an._to_numpy(y).astype(np.int64)
+    frames = []
+    for name, acts in zip(hidden_layer_names(model.L), hidden_activations(model, x, binary=True)):
+        df = an.node_statistics(acts, y, n_classes, threshold)
+        df.insert(0, "layer", name)
+        df["sparsity"] = df.attrs["sparsity"]
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def weight_tables(model: torch.nn.Module, bins: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Weight statistics of every weight layer (:func:`analysis.weight_stats_frame`) and their
+    histograms (``layer, bin_left, bin_right, count``; ``bins`` bins over each layer's range)."""
+    layers = layer_weights(model)
+    stats = an.weight_stats_frame(layers)
+    rows = []
+    for name, (w, m) in layers.items():
+        s = an.weight_stats(w, m, bins=bins)
+        e = s["hist_edges"]
+        rows.append(pd.DataFrame({"layer": name, "bin_left": e[:-1], "bin_right": e[1:],
+                                  "count": s["hist_counts"]}))
+    return stats, pd.concat(rows, ignore_index=True)
+
+
+def representation_tables(model: torch.nn.Module, x: torch.Tensor, y: Any, indices: np.ndarray,
+                          perplexity: float = 50.0, n_neighbors: int = 11, seed: int = 0,
+                          **tsne_kwargs: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """t-SNE of every hidden layer on the test images ``indices`` and the three scores
+    (:func:`analysis.representation_scores`).
+
+    The perplexity is lowered to ``(n - 1) / 3`` when there are too few images for it (sklearn
+    needs perplexity < n); the value used is in the table. Returns (scores: one row per layer with
+    ``layer, n_images, perplexity, n_neighbors, silhouette, neighbourhood_hit, trustworthiness``;
+    embeddings: ``layer, image, label, x, y``, one row per layer and image).
+    """
+    y = an._to_numpy(y).astype(np.int64)
+    idx = torch.as_tensor(indices, dtype=torch.long, device=x.device)
+    xs, ys = x[idx], y[np.asarray(indices)]
+    n = len(ys)
+    perp = float(perplexity) if perplexity < n else max((n - 1) / 3.0, 1.0)
+    if perp != perplexity:
+        log.warning("perplexity %g too large for %d images: using %g", perplexity, n, perp)
+    k = min(int(n_neighbors), max((n - 1) // 2, 1))
+    scores, embeds = [], []
+    for name, acts in zip(hidden_layer_names(model.L), hidden_activations(model, xs)):
+        r = an.representation_scores(acts, ys, n_neighbors=k, perplexity=perp, seed=seed,
+                                     **tsne_kwargs)
+        scores.append(dict(layer=name, n_images=n, perplexity=perp, n_neighbors=k,
+                           silhouette=r["silhouette"], neighbourhood_hit=r["neighbourhood_hit"],
+                           trustworthiness=r["trustworthiness"]))
+        emb = r["embedding"]
+        embeds.append(pd.DataFrame({"layer": name, "image": np.asarray(indices), "label": ys,
+                                    "x": emb[:, 0].astype(np.float32),
+                                    "y": emb[:, 1].astype(np.float32)}))
+    return pd.DataFrame(scores), pd.concat(embeds, ignore_index=True)
+
+
+def _with_ids(df: pd.DataFrame, ids: Mapping[str, Any]) -> pd.DataFrame:
+    df = df.copy()
+    for i, (k, v) in enumerate(ids.items()):
+        df.insert(i, k, v)
+    return df
+
+
+def analyse_model(best: Mapping[str, Any], weights_path: str | Path, prepared,
+                  threshold: float = 0.4, n_images: int = 2000, perplexity: float = 50.0,
+                  n_neighbors: int = 11, device: str | torch.device = "cpu",
+                  tsne_kwargs: Mapping[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+    """Every analysis of one model's best configuration ``best`` (a row of :func:`best_cells`)
+    from its cell's ``weights.pt`` on the test set of ``prepared`` (a PreparedDataset).
+
+    Returns ``{"best_cells", "node_stats", "weight_stats", "weight_hists", "representations",
+    "tsne"}`` (see :data:`ANALYSIS_TABLES` and the module docstring for which seeds enter which).
+    """
+    dev = resolve_device(device) if isinstance(device, str) else device
+    seeds = _seed_list(best["seeds"])
+    if not seeds:
+        raise ValueError(f"{best['model']} {best['cell']}: no non-diverged seed to analyse")
+    x = to_float(prepared.x_test, dev)
+    y = prepared.y_test.cpu().numpy()
+    C = prepared.n_classes
+    base = {k: best[k] for k in ("dataset", "model", "cell", "dendrites", "somata", "layers")}
+    nodes, wstats = [], []
+    out: dict[str, pd.DataFrame] = {"best_cells": pd.DataFrame([dict(best)])}
+    for i, seed in enumerate(seeds):
+        model = load_run(weights_path, seed, prepared.image_shape, C).to(dev)
+        ids = {**base, "seed": seed}
+        nodes.append(_with_ids(node_table(model, x, y, C, threshold), ids))
+        ws, hist = weight_tables(model)
+        wstats.append(_with_ids(ws, ids))
+        if i == 0:  # the first seed: histograms and t-SNE
+            out["weight_hists"] = _with_ids(hist, ids)
+            idx = tsne_indices(len(y), n_images)
+            sc, emb = representation_tables(model, x, y, idx, perplexity, n_neighbors,
+                                            **dict(tsne_kwargs or {}))
+            out["representations"] = _with_ids(sc, ids)
+            out["tsne"] = _with_ids(emb, ids)
+        log.info("%s %s seed %d analysed", best["model"], best["cell"], seed)
+    out["node_stats"] = pd.concat(nodes, ignore_index=True)
+    out["weight_stats"] = pd.concat(wstats, ignore_index=True)
+    return {k: out[k] for k in ANALYSIS_TABLES}
+
+
+def analyse_best_models(summary: pd.DataFrame, dataset: str, prepared,
+                        weights: Mapping[str, str | Path] | str | Path = "results/runs",
+                        models: Sequence[str] | None = None, **kwargs: Any
+                        ) -> dict[str, pd.DataFrame]:
+    """:func:`analyse_model` for the best configuration of every model of the main experiment on
+    ``dataset``, concatenated. ``weights`` maps ``"{model}/{cell}"`` to a weights.pt, or is the
+    runs root (``{root}/main/{dataset}/{model}/{cell}/weights.pt``). Keyword arguments go to
+    :func:`analyse_model`."""
+    best = best_cells(summary, dataset, models=models)
+    tables: dict[str, list[pd.DataFrame]] = {k: [] for k in ANALYSIS_TABLES}
+    for row in best.to_dict("records"):
+        if isinstance(weights, Mapping):
+            path = weights[f"{row['model']}/{row['cell']}"]
+        else:
+            path = Path(weights) / "main" / dataset / row["model"] / row["cell"] / "weights.pt"
+        for k, df in analyse_model(row, path, prepared, **kwargs).items():
+            tables[k].append(df)
+    return {k: (pd.concat(v, ignore_index=True) if v else pd.DataFrame()) for k, v in tables.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# test-time noise (beyond the paper)
+# --------------------------------------------------------------------------------------------------
+def test_noise(shape: Sequence[int], seed: int) -> torch.Tensor:
+    """Standard normal noise of ``shape`` (CPU, float32) from the fixed test-noise stream of trial
+    ``seed``: the same for every model, cell and σ of that trial."""
+    g = torch.Generator().manual_seed(1_000_003 * int(seed) + TEST_NOISE_STREAM)
+    return torch.randn(tuple(shape), generator=g)
+
+
+test_noise.__test__ = False  # not a pytest test despite its name
+
+
+def _diverged_seeds(weights_path: Path) -> set[int]:
+    """Seeds flagged diverged in the metrics.csv beside ``weights_path`` (none if it is absent)."""
+    metrics = Path(weights_path).parent / "metrics.csv"
+    if not metrics.is_file():
+        return set()
+    m = pd.read_csv(metrics)
+    return set(m.loc[an._diverged_mask(m), "seed"].astype(int))
+
+
+def robustness_frame(weights_paths: Iterable[str | Path], prepared, sigmas: Sequence[float],
+                     device: str | torch.device = "cpu", experiment: str = "main",
+                     engine: str = "fast") -> pd.DataFrame:
+    """Every seed of every cell in ``weights_paths`` tested on ``clip(x_test + σ·z, 0, 1)`` for
+    each σ in ``sigmas``, without retraining; ``z`` from :func:`test_noise` (module docstring).
+
+    ``engine``: ``fast`` evaluates all seeds of a cell at once with :class:`dendritic.engine.FastNet`
+    (work ∝ existing connections; a dANN is ~7× faster than its masked dense form on a CPU), the
+    same function as the reference form up to float rounding; ``reference`` evaluates each seed's
+    masked dense :class:`~dendritic.models.DendriticNet` with :func:`dendritic.training.evaluate`.
+    Returns one row per (cell, seed, σ) with :data:`ROBUSTNESS_COLUMNS`; ``diverged`` repeats the
+    run's flag from its metrics.csv (such runs are still evaluated; their loss is usually NaN).
+    """
+    if engine not in ("fast", "reference"):
+        raise ValueError(f"engine must be 'fast' or 'reference', got {engine!r}")
+    dev = resolve_device(device) if isinstance(device, str) else device
+    x = to_float(prepared.x_test, dev)
+    y = prepared.y_test.to(dev)
+    sigmas = [float(s) for s in sigmas]
+    noise: dict[int, torch.Tensor] = {}
+    rows = []
+    for path in weights_paths:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        cell, seeds = saved["cell"], sorted(int(s) for s in saved["runs"])
+        del saved
+        diverged = _diverged_seeds(Path(path))
+        nets = [load_run(path, seed, prepared.image_shape, prepared.n_classes).to(dev)
+                for seed in seeds]
+        for seed in seeds:
+            if seed not in noise:
+                noise[seed] = test_noise(x.shape, seed).to(dev)
+        n_params = int(nets[0].n_params()) if nets else 0
+        if engine == "fast" and nets:
+            from dendritic.engine import FastNet, evaluate_replicas
+
+            fast = FastNet(nets).to(dev)
+            del nets
+            idx = torch.arange(len(y), device=dev).expand(len(seeds), -1)
+            z = torch.stack([noise[s] for s in seeds])
+            results = []  # per σ: (losses per seed, accuracies per seed)
+            for sigma in sigmas:
+                xs = x[None] if sigma == 0 else (x[None] + sigma * z).clamp_(0.0, 1.0)
+                results.append(evaluate_replicas(fast, xs, idx, y))
+                del xs
+            per_seed = {s: [(res[0][r], res[1][r]) for res in results] for r, s in enumerate(seeds)}
+            del fast, z
+        else:
+            per_seed = {}
+            for seed, model in zip(seeds, nets):
+                per_seed[seed] = [
+                    evaluate(model, x if sigma == 0 else (x + sigma * noise[seed]).clamp_(0.0, 1.0), y)
+                    for sigma in sigmas
+                ]
+            del nets
+        for seed in seeds:
+            for sigma, (loss, acc) in zip(sigmas, per_seed[seed]):
+                rows.append(dict(experiment=experiment, dataset=cell["dataset"], model=cell["model"],
+                                 dendrites=cell["dendrites"], somata=cell["somata"],
+                                 layers=cell.get("layers", 1), cell=cell.get("cell"), seed=seed,
+                                 n_params=n_params, sigma=sigma, test_loss=loss, test_acc=acc,
+                                 diverged=seed in diverged))
+            log.info("%s %s seed %d: acc %s", cell["model"], cell.get("cell"), seed,
+                     " ".join(f"{acc:.3f}" for _, acc in per_seed[seed]))
+    return pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------------
+# file-level entry points (one Snakemake job each)
+# --------------------------------------------------------------------------------------------------
+def _write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    from dendritic import runio
+
+    runio.write_atomic(path, lambda p: df.to_csv(p, index=False, float_format="%.6g"))
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
+def run_best_model_analysis(summary_path: str | Path, data_path: str | Path, dataset: str, model: str,
+                            weights_paths: Sequence[str | Path], out_paths: Mapping[str, str | Path],
+                            device: str = "cpu", threads: int | None = None,
+                            **kwargs: Any) -> dict[str, pd.DataFrame]:
+    """One Snakemake job: pick ``model``'s best main-experiment configuration on ``dataset`` from
+    ``results/summary.csv``, find its weights among ``weights_paths`` (``…/{model}/{cell}/weights.pt``),
+    analyse it (:func:`analyse_model`, keyword arguments passed on) and write each table of
+    :data:`ANALYSIS_TABLES` to ``out_paths[name]``. A model without any non-diverged run gets
+    empty tables."""
+    from dendritic.datasets import load_prepared
+    from dendritic.summary import load_summary
+
+    _set_threads(threads)
+    best = best_cells(load_summary(summary_path), dataset, models=[model])
+    if best.empty or not best.iloc[0]["seeds"]:
+        log.warning("no finished, non-diverged main run of %s on %s: empty analysis tables", model, dataset)
+        tables = {k: pd.DataFrame(columns=ID_COLS) for k in ANALYSIS_TABLES}
+    else:
+        row = best.iloc[0].to_dict()
+        suffix = f"/{model}/{row['cell']}/weights.pt"
+        matches = [p for p in map(str, weights_paths) if p.replace("\\", "/").endswith(suffix)]
+        if not matches:
+            raise FileNotFoundError(f"weights of the best {model} configuration ({row['cell']}) are "
+                                    f"not among the {len(weights_paths)} given weights.pt files")
+        log.info("%s on %s: best configuration %s (mean test acc %.4f over %d seeds)", model, dataset,
+                 row["cell"], row["test_acc_mean"], row["n"])
+        tables = analyse_model(row, matches[0], load_prepared(data_path), device=device, **kwargs)
+    for name, df in tables.items():
+        _write_csv(df, out_paths[name])
+    return tables
+
+
+def run_robustness(weights_paths: Sequence[str | Path], data_path: str | Path, sigmas: Sequence[float],
+                   out_path: str | Path, device: str = "cpu", threads: int | None = None) -> pd.DataFrame:
+    """One Snakemake job: :func:`robustness_frame` of the given cells, written to ``out_path``."""
+    from dendritic.datasets import load_prepared
+
+    _set_threads(threads)
+    df = robustness_frame(weights_paths, load_prepared(data_path), sigmas, device=device)
+    _write_csv(df, out_path)
+    return df
+
+
+def concat_tables(inputs: Iterable[str | Path], output: str | Path) -> pd.DataFrame:
+    """Concatenate CSV tables (empty ones skipped) into ``output``."""
+    frames = [pd.read_csv(p) for p in inputs]
+    nonempty = [f for f in frames if len(f)]
+    df = pd.concat(nonempty, ignore_index=True) if nonempty else (frames[0] if frames else pd.DataFrame())
+    _write_csv(df, output)
+    return df

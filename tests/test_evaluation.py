@@ -1,0 +1,222 @@
+"""dendritic.evaluation on real (tiny) trained networks: a synthetic dataset, two models trained for
+two epochs and saved as the workflow saves them, then analysed and tested under noise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import synthetic_prepared
+from dendritic import evaluation as ev
+from dendritic.config import Cell
+from dendritic.summary import collect
+from dendritic.training import evaluate, load_run, save_cell, to_float, train_cell
+
+C = 10
+SHAPE = (1, 20, 20)
+#: (model, D, S) of the trained toy cells; dANN-R gets two sizes so that "best" means something.
+CELLS = [("dANN-R", 1, 8), ("dANN-R", 2, 16), ("vANN", 1, 16)]
+SEEDS = (0, 1)
+TSNE = dict(n_images=80, perplexity=10, n_neighbors=5, tsne_kwargs={"max_iter": 250})
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """Prepared toy data, a runs folder with three trained cells, and their summary."""
+    root = tmp_path_factory.mktemp("runs")
+    data = synthetic_prepared(n_train=900, n_test=300, shape=SHAPE, n_classes=C)
+    paths = {}
+    for model, d, s in CELLS:
+        cell = Cell(experiment="main", dataset="toy", model=model, dendrites=d, somata=s, epochs=2,
+                    lr=3e-3, seeds=SEEDS)
+        out = root / "main" / "toy" / model / cell.id
+        save_cell(out, cell, train_cell(cell, data, "cpu"))
+        paths[f"{model}/{cell.id}"] = out / "weights.pt"
+    summary = collect(sorted(root.glob("*/*/*/*/metrics.csv")))
+    return data, root, paths, summary
+
+
+def test_layer_names():
+    assert ev.hidden_layer_names(1) == ["dendrites", "somata"]
+    assert ev.hidden_layer_names(2) == ["dendrites", "somata", "dendrites_2", "somata_2"]
+    assert ev.weight_layer_names(1) == ["dendrites", "somata", "output"]
+
+
+def test_best_cells_picks_the_highest_mean_accuracy(toy):
+    _, _, _, summary = toy
+    best = ev.best_cells(summary, "toy")
+    assert sorted(best["model"]) == ["dANN-R", "vANN"]
+    means = summary.groupby(["model", "cell"])["test_acc"].mean()
+    for row in best.itertuples():
+        assert row.test_acc_mean == pytest.approx(means[row.model].max())
+        assert row.cell == means[row.model].idxmax()
+        assert row.seeds == "0 1"
+    assert ev.best_cells(summary, "other").empty
+    assert list(ev.best_cells(summary, "toy", models=["vANN"])["model"]) == ["vANN"]
+
+
+def test_best_cells_leaves_diverged_seeds_out(toy):
+    _, _, _, summary = toy
+    s = summary.copy()
+    s.loc[(s["model"] == "vANN") & (s["seed"] == 0), "diverged"] = True
+    row = ev.best_cells(s, "toy", models=["vANN"]).iloc[0]
+    assert row.seeds == "1" and row.n == 1
+
+
+def test_hidden_activations_match_model_hidden(toy):
+    data, _, paths, _ = toy
+    model = load_run(paths["dANN-R/D2_S16"], 0, SHAPE, C)
+    x = to_float(data.x_test, "cpu")
+    acts = ev.hidden_activations(model, x, batch_size=70)  # several batches
+    ref = [h.detach().numpy() for h in model.hidden(x)]
+    assert [a.shape for a in acts] == [(300, 32), (300, 16)]
+    for a, r in zip(acts, ref):
+        np.testing.assert_allclose(a, r, rtol=1e-6, atol=1e-7)
+    binary = ev.hidden_activations(model, x, binary=True)
+    assert binary[0].dtype == bool and np.array_equal(binary[0], ref[0] > 0)
+
+
+def test_layer_weights_use_only_existing_connections(toy):
+    _, _, paths, _ = toy
+    model = load_run(paths["dANN-R/D2_S16"], 1, SHAPE, C)
+    layers = ev.layer_weights(model)
+    assert list(layers) == ["dendrites", "somata", "output"]
+    w, m = layers["dendrites"]
+    assert m is not None and m.sum() == 16 * 32  # 16 inputs per dendrite
+    assert np.count_nonzero(w[~m]) == 0
+    stats, hists = ev.weight_tables(model, bins=20)
+    assert list(stats["layer"]) == ["dendrites", "somata", "output"]
+    assert stats.set_index("layer").loc["dendrites", "n"] == 16 * 32
+    assert stats.set_index("layer").loc["somata", "n"] == 32  # structured: D weights per soma
+    counts = hists.groupby("layer")["count"].sum()
+    assert counts.to_dict() == stats.set_index("layer")["n"].to_dict()
+
+
+def test_node_table_columns_and_ranges(toy):
+    data, _, paths, _ = toy
+    model = load_run(paths["vANN/D1_S16"], 0, SHAPE, C)
+    nodes = ev.node_table(model, to_float(data.x_test, "cpu"), data.y_test, C, threshold=0.4)
+    assert {"layer", "node", "active", "entropy", "selectivity", "sparsity"} <= set(nodes.columns)
+    assert nodes.groupby("layer").size().to_dict() == {"dendrites": 16, "somata": 16}
+    act = nodes["active"].astype(bool)
+    assert nodes.loc[act, "entropy"].between(0, math.log2(C + 1) + 1e-9).all()
+    assert nodes.loc[act, "selectivity"].between(0, C).all()
+    assert (nodes.loc[act, "selectivity"] % 1 == 0).all()
+    assert nodes.loc[~act, ["entropy", "selectivity"]].isna().all().all()
+
+
+def test_analyse_best_models_tables(toy):
+    data, root, paths, summary = toy
+    out = ev.analyse_best_models(summary, "toy", data, weights=root, threshold=0.4, **TSNE)
+    assert set(out) == set(ev.ANALYSIS_TABLES)
+    nodes = out["node_stats"]
+    for col in ["dataset", "model", "cell", "seed", "layer", "node", "active", "entropy",
+                "selectivity"]:
+        assert col in nodes.columns
+    best = out["best_cells"].set_index("model")
+    assert set(nodes["model"]) == {"dANN-R", "vANN"}
+    assert set(nodes["seed"]) == set(SEEDS)  # node statistics: every seed
+    assert set(nodes["layer"]) == {"dendrites", "somata"}
+    for model, g in nodes.groupby("model"):
+        d, s = best.loc[model, "dendrites"], best.loc[model, "somata"]
+        assert (g["cell"] == best.loc[model, "cell"]).all()
+        assert g.groupby(["seed", "layer"]).size().to_dict() == {
+            (seed, layer): n for seed in SEEDS for layer, n in (("dendrites", d * s), ("somata", s))}
+    assert set(out["weight_stats"]["layer"]) == {"dendrites", "somata", "output"}
+    assert set(out["weight_stats"]["seed"]) == set(SEEDS)
+    rep = out["representations"]
+    assert len(rep) == 2 * 2 and set(rep["seed"]) == {0}  # t-SNE: first seed only
+    assert rep["silhouette"].between(-1, 1).all()
+    assert rep["neighbourhood_hit"].between(0, 1).all()
+    assert rep["trustworthiness"].between(0, 1).all()
+    tsne = out["tsne"]
+    assert len(tsne) == 2 * 2 * TSNE["n_images"]
+    assert np.isfinite(tsne[["x", "y"]].to_numpy()).all()
+    imgs = tsne.groupby(["model", "layer"])["image"].apply(tuple)
+    assert imgs.nunique() == 1  # the same test images for every model and layer
+    labels = data.y_test.numpy()[np.array(imgs.iloc[0])]
+    assert np.array_equal(tsne.groupby(["model", "layer"])["label"].apply(np.array).iloc[0], labels)
+
+
+def test_run_best_model_analysis_writes_every_table(toy, tmp_path, monkeypatch):
+    data, root, paths, _ = toy
+    import dendritic.datasets
+
+    monkeypatch.setattr(dendritic.datasets, "load_prepared", lambda path: data)  # toy data, no file
+    summary = tmp_path / "summary.csv"
+    collect(sorted(root.glob("*/*/*/*/metrics.csv"))).to_csv(summary, index=False)
+    outs = {t: tmp_path / "out" / f"{t}.csv" for t in ev.ANALYSIS_TABLES}
+    weights = [str(p) for k, p in paths.items() if k.startswith("dANN-R/")]
+    ev.run_best_model_analysis(summary, "toy.pt", "toy", "dANN-R", weights, outs, **TSNE)
+    for t, p in outs.items():
+        assert len(pd.read_csv(p)) > 0, t
+    with pytest.raises(FileNotFoundError, match="best vANN"):  # its weights are not among the inputs
+        ev.run_best_model_analysis(summary, "toy.pt", "toy", "vANN", weights, outs, **TSNE)
+
+
+def test_tsne_indices_fixed_and_bounded():
+    a, b = ev.tsne_indices(1000, 50), ev.tsne_indices(1000, 50)
+    assert np.array_equal(a, b) and len(np.unique(a)) == 50 and np.all(np.diff(a) > 0)
+    assert len(ev.tsne_indices(30, 50)) == 30
+
+
+def test_test_noise_is_fixed_per_seed():
+    assert torch.equal(ev.test_noise((5, 7), 0), ev.test_noise((5, 7), 0))
+    assert not torch.equal(ev.test_noise((5, 7), 0), ev.test_noise((5, 7), 1))
+
+
+@pytest.fixture(scope="module")
+def robustness(toy):
+    data, _, paths, _ = toy
+    sigmas = [0.0, 0.3, 1.0]
+    return ev.robustness_frame(list(paths.values()), data, sigmas), sigmas
+
+
+def test_robustness_table(toy, robustness):
+    _, _, paths, summary = toy
+    df, sigmas = robustness
+    assert list(df.columns) == ev.ROBUSTNESS_COLUMNS
+    assert len(df) == len(CELLS) * len(SEEDS) * len(sigmas)
+    assert df["test_acc"].between(0, 1).all()
+    # σ = 0 is the clean test set: the run's own test accuracy (to float rounding of the engines)
+    clean = df[df["sigma"] == 0].merge(summary, on=["model", "cell", "seed"], suffixes=("", "_run"))
+    assert len(clean) == len(CELLS) * len(SEEDS)
+    assert np.abs(clean["test_acc"] - clean["test_acc_run"]).max() <= 1 / 300 + 1e-12
+    assert (clean["n_params"] == clean["n_params_run"]).all()
+    # noise does not help on the toy task, and strong noise hurts
+    acc = df.pivot_table(index=["model", "cell", "seed"], columns="sigma", values="test_acc")
+    assert (acc[0.3] <= acc[0.0] + 0.05).all() and (acc[1.0] <= acc[0.0] + 0.05).all()
+    assert acc[1.0].mean() < acc[0.0].mean() - 0.1
+
+
+def test_robustness_engines_agree_and_reference_is_exact(toy, robustness):
+    data, _, paths, _ = toy
+    fast, sigmas = robustness
+    path = paths["dANN-R/D2_S16"]
+    ref = ev.robustness_frame([path], data, sigmas, engine="reference")
+    f = fast[fast["cell"] == "D2_S16"].reset_index(drop=True)
+    assert (np.abs(f["test_acc"] - ref["test_acc"]) <= 1 / 300 + 1e-12).all()
+    np.testing.assert_allclose(f["test_loss"], ref["test_loss"], rtol=1e-4)
+    x, y = to_float(data.x_test, "cpu"), data.y_test
+    for seed in SEEDS:
+        model = load_run(path, seed, SHAPE, C)
+        loss, acc = evaluate(model, x, y)
+        r = ref[(ref["seed"] == seed) & (ref["sigma"] == 0)].iloc[0]
+        assert (r["test_loss"], r["test_acc"]) == (loss, acc)
+        noisy = (x + 0.3 * ev.test_noise(x.shape, seed)).clamp(0, 1)
+        assert ref[(ref["seed"] == seed) & (ref["sigma"] == 0.3)]["test_acc"].iloc[0] == \
+            evaluate(model, noisy, y)[1]
+
+
+def test_concat_tables(tmp_path):
+    a, b, e = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "e.csv"
+    pd.DataFrame({"x": [1, 2]}).to_csv(a, index=False)
+    pd.DataFrame({"x": [3]}).to_csv(b, index=False)
+    pd.DataFrame(columns=["x"]).to_csv(e, index=False)
+    out = ev.concat_tables([a, e, b], tmp_path / "sub" / "all.csv")
+    assert list(out["x"]) == [1, 2, 3]
+    assert list(pd.read_csv(tmp_path / "sub" / "all.csv")["x"]) == [1, 2, 3]
