@@ -46,6 +46,7 @@ import pandas as pd
 import torch
 
 from dendritic import analysis as an
+from dendritic.plan import ANALYSIS_TABLES
 from dendritic.training import EVAL_BATCH, evaluate, load_run, resolve_device, to_float
 
 log = logging.getLogger("dendritic.evaluation")
@@ -73,8 +74,7 @@ ID_COLS = ["dataset", "model", "cell", "dendrites", "somata", "layers", "seed"]
 
 #: The tables :func:`analyse_model` returns (and the workflow writes as
 #: ``results/analysis/{name}.csv``).
-ANALYSIS_TABLES = ("best_cells", "node_stats", "weight_stats", "weight_hists", "representations",
-                   "tsne")
+
 
 #: Columns of ``results/robustness.csv``.
 ROBUSTNESS_COLUMNS = ["experiment", "dataset", "model", "dendrites", "somata", "layers", "cell",

@@ -6,7 +6,7 @@
 # One job per model: it reads summary.csv to find that model's best configuration (highest mean
 # test accuracy) and therefore takes the weights of all its main-experiment cells as input.
 
-from dendritic.evaluation import ANALYSIS_TABLES
+from dendritic.plan import ANALYSIS_TABLES
 
 ANALYSIS_MODELS = sorted({c.model for c in analysis_dataset_cells()})
 
@@ -65,7 +65,7 @@ if analysis_dataset_cells():
 # checked with the number that decides it (dendritic.reproduction). Claim (c) reads the node table
 # of the analyses above when the configuration enables them (and a rule produces it). ---
 
-from dendritic.plots.efficiency import robustness_dataset
+from dendritic.plan import robustness_dataset
 
 REPRODUCTION_NODE_STATS = "results/analysis/node_stats.csv"
 

@@ -142,7 +142,7 @@ if config["analysis"]["test_noise"]["enabled"] and ROBUSTNESS_PAIRS:
 # (dendritic.plots.efficiency, dendritic.plots.experiments). SUMMARY_FIGURES holds the ones whose
 # inputs the configuration runs (with their parameters); only those are targets. ---
 
-from dendritic.plots.experiments import summary_figure_plan
+from dendritic.plan import summary_figure_plan
 
 SUMMARY_FIGURES = summary_figure_plan(CELLS, config["analysis"]["dataset"], FIG2_MODELS)
 

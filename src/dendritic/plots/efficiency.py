@@ -33,29 +33,11 @@ from matplotlib.ticker import FormatStrFormatter, FuncFormatter, LogLocator, Nul
 from dendritic.analysis import aggregate_seeds, best_models, efficiency, match_vann
 from dendritic.plots import style
 from dendritic.plots.performance import _diverged_note, _errorbar
+from dendritic.plan import (  # noqa: F401  (re-exported for the figure modules)
+    DATASET_ORDER, FIG3_MODELS, SAMPLING_PAIRS, SPARSE_PAIRS, robustness_dataset, sort_datasets)
 from dendritic.summary import load_summary
 
-#: The dendritic models and the reference of the paper's Figs 2-3.
-FIG3_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"]
-
-#: Fig. 4 / Suppl. Fig. 9: (input sampling, dendritic model, vanilla model with the same sampling).
-SAMPLING_PAIRS: list[tuple[str, str, str]] = [
-    ("R", "dANN-R", "vANN-R"),
-    ("LRF", "dANN-LRF", "vANN-LRF"),
-    ("GRF", "dANN-GRF", "vANN-GRF"),
-    ("F", "pdANN", "vANN"),
-]
-
-#: Suppl. Fig. 10: (input sampling, structured dendrite->soma model, random sparse model).
-SPARSE_PAIRS: list[tuple[str, str, str]] = [
-    ("R", "dANN-R", "sANN"),
-    ("LRF", "dANN-LRF", "sANN-LRF"),
-    ("GRF", "dANN-GRF", "sANN-GRF"),
-    ("F", "pdANN", "psANN"),
-]
-
-#: Datasets in the paper's order, with the names its figures use.
-DATASET_ORDER = ["mnist", "fmnist", "kmnist", "emnist", "cifar10"]
+#: The names the paper's figures use for the datasets.
 DATASET_TITLES = {"mnist": "MNIST", "fmnist": "FMNIST", "kmnist": "KMNIST", "emnist": "EMNIST",
                   "cifar10": "CIFAR-10"}
 
@@ -76,11 +58,6 @@ def as_frame(summary: str | Path | pd.DataFrame) -> pd.DataFrame:
 
 def dataset_title(name: str) -> str:
     return DATASET_TITLES.get(name, name)
-
-
-def sort_datasets(names) -> list[str]:
-    names = list(dict.fromkeys(names))
-    return sorted(names, key=lambda d: (DATASET_ORDER.index(d) if d in DATASET_ORDER else 99, d))
 
 
 def ordered_models(names) -> list[str]:
@@ -415,13 +392,6 @@ def _show(ax, img: np.ndarray) -> None:
     ax.set_yticks([])
     for s in ax.spines.values():
         s.set_visible(False)
-
-
-def robustness_dataset(cells) -> str:
-    """Dataset of Fig. 7 and claim (d): FMNIST when the noise or sequential experiment runs on it
-    (or when neither runs), else the first dataset they run on."""
-    ds = sorted({c.dataset for c in cells if c.experiment in ("noise", "sequential")})
-    return "fmnist" if "fmnist" in ds or not ds else ds[0]
 
 
 def noise_frame(df: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
