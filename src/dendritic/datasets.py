@@ -36,7 +36,6 @@ how it was verified.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import gzip
 import hashlib
@@ -46,14 +45,12 @@ import os
 import pickle
 import socket
 import tarfile
-import tempfile
 import urllib.error
 import uuid
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +90,11 @@ class ChecksumError(DatasetError):
 
 class FileFormatError(DatasetError):
     """A file that is not what it should be (wrong IDX header, counts, damaged archive, ...)."""
+
+
+class _OtherDatasetsFile(DatasetError):
+    """A file with a source's name whose content is a known file of another dataset (e.g. Fashion-MNIST's
+    files in a mirror folder shared with MNIST, same names). Such files are skipped, not reported as bad."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,9 +364,8 @@ def _check_checksum(spec: DatasetSpec, source: Source, cand: _Candidate, content
     """Verify ``cand`` against the known md5s; return how it was verified or raise ChecksumError."""
     foreign = _foreign_owner(content_md5, spec.name)
     if foreign:
-        raise ChecksumError(
-            f"{cand} is {foreign}, not {spec.title}'s {source.name}: remove it from the folders "
-            f"searched for {spec.name}.", cand.path, checksums.get(source.name), content_md5)
+        raise _OtherDatasetsFile(f"{cand} is {foreign}, not {spec.title}'s {source.name}: ignored (keep "
+                                 f"{spec.name}'s files in their own folder, e.g. <mirror>/{spec.name}/).")
     expected = checksums.get(source.name)
     if expected:
         if content_md5 != expected:
@@ -471,6 +472,9 @@ def _find(spec: DatasetSpec, source: Source, folders: Sequence[Path], checksums:
                 continue
             try:
                 return _load_candidate(spec, source, cand, checksums, reader)
+            except _OtherDatasetsFile as err:
+                log.info("%s", err)
+                problems.append((source.name, err))
             except (ChecksumError, FileFormatError) as err:
                 log.warning("skipping a copy of %s: %s", source.name, err)
                 problems.append((source.name, err))
@@ -521,10 +525,9 @@ def _fetch(url: str, dest: Path, md5: str | None, timeout: float) -> None:
 
 
 def _is_network_down(err: BaseException) -> bool:
-    """True for errors that mean "cannot reach the host" (as opposed to e.g. HTTP 404)."""
-    if isinstance(err, urllib.error.HTTPError):
-        return False
-    return isinstance(err, (urllib.error.URLError, OSError))
+    """True for errors that mean "cannot reach the host" (DNS failure, refused, timeout), as opposed
+    to e.g. HTTP 404 (URLError and socket.timeout are OSErrors)."""
+    return isinstance(err, OSError) and not isinstance(err, urllib.error.HTTPError)
 
 
 def _download(downloads: Sequence[Download], raw_dir: Path, checksums: Mapping[str, str],
@@ -544,7 +547,7 @@ def _download(downloads: Sequence[Download], raw_dir: Path, checksums: Mapping[s
                 problems.append((dl.filename, err))
                 attempts.append(f"{url}: {err}")
                 network_down = False
-            except (OSError, HTTPException, ValueError, RuntimeError) as err:
+            except Exception as err:  # any failure of one attempt: report it, try the next URL
                 attempts.append(f"{url}: {type(err).__name__}: {err}")
                 network_down = network_down and _is_network_down(err)
         else:
@@ -580,10 +583,14 @@ def _missing_error(spec: DatasetSpec, missing: Sequence[Source], directories: Se
     lines.append("Looked in (in this order): " + ", ".join(
         f"{d}{'' if d.is_dir() else ' (does not exist)'}" for d in directories))
     keys = {s.name for s in missing} | {s.archive for s in missing}
-    relevant = [err for key, err in problems if key in keys]
+    relevant = [err for key, err in problems if key in keys and not isinstance(err, _OtherDatasetsFile)]
+    ignored = [err for key, err in problems if key in keys and isinstance(err, _OtherDatasetsFile)]
     if relevant:
         lines.append("Rejected files:")
         lines += [f"  - {p}" for p in relevant]
+    if ignored:
+        lines.append("Ignored files of other datasets:")
+        lines += [f"  - {p}" for p in ignored]
     if download:
         lines.append("Download attempts:")
         lines += [f"  - {a}" for a in attempts] or ["  - (none)"]
@@ -592,7 +599,7 @@ def _missing_error(spec: DatasetSpec, missing: Sequence[Source], directories: Se
         lines.append(f"Downloading was disabled (download=False); the source URLs are: {', '.join(urls)}")
     lines.append("To fix this, do one of:")
     lines.append(f"  - put {_accepted_forms(spec)} into a folder listed under the config key "
-                 f"`data.mirrors`, or into {raw_dir};")
+                 f"`data.mirrors` (its subfolder {spec.name}/ is searched first), or into {raw_dir};")
     if spec.hint:
         lines.append(f"  - {spec.hint};")
     lines.append("  - run the dataset step once on a machine with internet access and copy the folder "
@@ -672,7 +679,7 @@ def _write_atomically(out_path: Path, arrays: Mapping[str, torch.Tensor], meta: 
         tmp_json.unlink(missing_ok=True)
 
 
-def prepare(name: str, out_path: PathLike, raw_dir: PathLike, mirrors: Sequence[PathLike] = (),
+def prepare(name: str, out_path: PathLike, raw_dir: PathLike, mirrors: Sequence[PathLike] | None = (),
             download: bool = True, checksums: Mapping[str, str] | None = None,
             timeout: float = DOWNLOAD_TIMEOUT_S) -> dict:
     """Find, verify and parse dataset ``name``; write ``out_path`` (+ ``.json``); return its meta.
@@ -692,7 +699,9 @@ def prepare(name: str, out_path: PathLike, raw_dir: PathLike, mirrors: Sequence[
     """
     spec = get_spec(name)
     raw_dir, out_path = Path(raw_dir), Path(out_path)
-    directories = [Path(m) for m in mirrors] + [raw_dir]
+    if isinstance(mirrors, (str, os.PathLike)):
+        mirrors = [mirrors]
+    directories = [Path(m) for m in mirrors or ()] + [raw_dir]
     sums = default_checksums(spec) if checksums is None else dict(checksums)
     problems: _Problems = []
     loaded = _collect(spec, spec.sources, directories, sums, problems)

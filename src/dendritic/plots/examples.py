@@ -14,7 +14,7 @@ from dendritic.plots import style
 #: Size of one image tile in inches.
 _TILE_IN = 0.78
 #: Extra height of a dataset's panel for its title and the class names, in inches.
-_PANEL_HEAD_IN = 0.62
+_PANEL_HEAD_IN = 0.72
 
 
 def plot_examples(prepared_paths: Mapping[str, str | os.PathLike], out_paths: Sequence[str | os.PathLike],
@@ -41,7 +41,7 @@ def plot_examples(prepared_paths: Mapping[str, str | os.PathLike], out_paths: Se
 
 def shown_classes(n_classes: int, max_classes: int) -> list[int]:
     """All classes if there are at most ``max_classes``, else ``max_classes`` spread evenly
-    (first and last included; for EMNIST balanced: 0 5 A F K Q V a f t)."""
+    (first and last included; for EMNIST balanced: 0 5 A F K Q V a g t)."""
     if n_classes <= max_classes:
         return list(range(n_classes))
     return sorted({int(round(i)) for i in np.linspace(0, n_classes - 1, max_classes)})
@@ -55,10 +55,11 @@ def pick_examples(labels: np.ndarray, classes: Sequence[int], per_class: int,
 
 
 def panel_title(ds: PreparedDataset, n_shown: int) -> str:
-    """E.g. 'Fashion-MNIST · 28×28 grayscale · 10 classes · 60,000 train / 10,000 test images'."""
+    """E.g. 'Fashion-MNIST · 28×28 grayscale · 10 classes · 60,000 train / 10,000 test images';
+    a subset is announced as '47 classes (10 shown)'."""
     c, h, w = ds.image_shape
     colour = "grayscale" if c == 1 else "RGB"
-    shown = f" ({n_shown} of {ds.n_classes} shown)" if n_shown < ds.n_classes else ""
+    shown = f" ({n_shown} shown)" if n_shown < ds.n_classes else ""
     return (f"{ds.meta['title']}  ·  {h}×{w} {colour}  ·  {ds.n_classes} classes{shown}  ·  "
             f"{len(ds.y_train):,} train / {len(ds.y_test):,} test images")
 
@@ -68,10 +69,11 @@ def _draw_panel(panel, ds: PreparedDataset, rng: np.random.Generator, per_class:
     """One dataset: a row of class columns, ``per_class`` images each, class names on top."""
     classes = shown_classes(ds.n_classes, max_classes)
     picks = pick_examples(ds.y_train.numpy(), classes, per_class, rng)
+    height = per_class * _TILE_IN + _PANEL_HEAD_IN  # inches; positions below are fractions of it
     axes = panel.subplots(per_class, n_cols, squeeze=False,
-                          gridspec_kw={"wspace": 0.06, "hspace": 0.06, "top": 0.8, "bottom": 0.02,
-                                       "left": 0.01, "right": 0.99})
-    panel.suptitle(panel_title(ds, len(classes)), x=0.01, ha="left", y=0.985, va="top",
+                          gridspec_kw={"wspace": 0.06, "hspace": 0.06, "top": 1 - 0.5 / height,
+                                       "bottom": 0.22 / height, "left": 0.01, "right": 0.99})
+    panel.suptitle(panel_title(ds, len(classes)), x=0.01, ha="left", y=1 - 0.04 / height, va="top",
                    fontsize=10.5, fontweight="bold")
     for col, ax_col in enumerate(axes.T):
         for row, ax in enumerate(ax_col):
