@@ -12,6 +12,8 @@ RUNS = "results/runs"
 FIGS = "figures"
 CELLS = expand_cells(config)
 CELL_BY_KEY = {(c.experiment, c.dataset, c.model, c.id): c for c in CELLS}
+#: Each cell's parameters for its train job, computed once (the DAG has thousands of jobs).
+CELL_PARAMS = {key: c.to_dict() for key, c in CELL_BY_KEY.items()}
 
 #: The models Fig. 2 compares (paper, Fig. 2).
 FIG2_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"]
@@ -24,10 +26,11 @@ wildcard_constraints:
     cell=r"D\d+_S\d+[^/]*",
 
 
-def cell_of(wildcards):
+def cell_params(wildcards):
+    """The parameters of the train job of a cell (see dendritic.config.Cell)."""
     key = (wildcards.experiment, wildcards.dataset, wildcards.model, wildcards.cell)
     try:
-        return CELL_BY_KEY[key]
+        return CELL_PARAMS[key]
     except KeyError:
         raise WorkflowError(f"no training cell {'/'.join(key)} in the configuration")
 

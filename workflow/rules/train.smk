@@ -10,7 +10,7 @@ rule train:
         weights=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/weights.pt",
         provenance=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/provenance.json",
     params:
-        cell=lambda wc: cell_of(wc).to_dict(),
+        cell=cell_params,
         device=config["training"]["device"],
     conda:
         "../../environment.yml"
