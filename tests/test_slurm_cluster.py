@@ -14,24 +14,14 @@ from pathlib import Path
 
 import pytest
 
-try:  # tests/ as a package or as a plain folder on sys.path (pytest's default "prepend" mode)
-    from .slurm_cluster import (
-        SNAKEMAKE_ARGS,
-        SlurmCluster,
-        SlurmClusterUnavailable,
-        our_processes,
-        skip_or_fail,
-        slurm_cluster_fixture,
-    )
-except ImportError:
-    from slurm_cluster import (
-        SNAKEMAKE_ARGS,
-        SlurmCluster,
-        SlurmClusterUnavailable,
-        our_processes,
-        skip_or_fail,
-        slurm_cluster_fixture,
-    )
+from slurm_cluster import (
+    SNAKEMAKE_ARGS,
+    SlurmCluster,
+    SlurmClusterUnavailable,
+    our_processes,
+    skip_or_fail,
+    slurm_cluster_fixture,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -36,7 +36,7 @@ def _cmd_prepare(a: argparse.Namespace) -> int:
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
-    from dendritic.config import Cell
+    from dendritic.config import Cell, validate_config
     from dendritic.datasets import prepare
     from dendritic.runio import setup_logging
     from dendritic.training import run_cell
@@ -46,10 +46,13 @@ def _cmd_train(a: argparse.Namespace) -> int:
     if not data.exists():
         prepare(a.dataset, data, raw_dir=data.parent / "raw" / a.dataset,
                 mirrors=a.mirror, download=True)
-    epochs = a.epochs or {"mnist": 15, "fmnist": 25, "kmnist": 25, "emnist": 50, "cifar10": 50}[a.dataset]
+    if a.epochs is None:  # the configuration's default for the dataset (the schema holds it)
+        defaults = {"datasets": [a.dataset]}
+        validate_config(defaults)
+        a.epochs = defaults["training"]["epochs"][a.dataset]
     cell = Cell(experiment=a.experiment, dataset=a.dataset, model=a.model, dendrites=a.dendrites,
                 somata=a.somata, layers=a.layers, dropout=a.dropout, lr=a.lr, sigma=a.sigma,
-                epochs=epochs, patience=a.patience, sequential=a.sequential, seeds=tuple(a.seeds),
+                epochs=a.epochs, patience=a.patience, sequential=a.sequential, seeds=tuple(a.seeds),
                 batch_size=a.batch_size, engine=a.engine)
     out = Path(a.out or cell.path())
     df = run_cell(cell, data, out, device=a.device, threads=a.threads)

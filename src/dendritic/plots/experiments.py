@@ -150,6 +150,15 @@ def plot_dropout(summary: str | Path | pd.DataFrame, out_paths, models: Sequence
     return agg
 
 
+def _first_dataset_runs(full: pd.DataFrame, experiment: str) -> tuple[pd.DataFrame, str]:
+    """The runs of ``experiment`` on its first dataset (paper order), and that dataset."""
+    runs = select(full, experiment)
+    if runs.empty:
+        raise ValueError(f"no {experiment.replace('_', '-')}-experiment runs in the summary")
+    dataset = sort_datasets(runs["dataset"])[0]
+    return runs[runs["dataset"] == dataset], dataset
+
+
 # --------------------------------------------------------------------------------------------------
 # Suppl. Fig. 5: learning rates
 # --------------------------------------------------------------------------------------------------
@@ -160,11 +169,7 @@ def plot_learning_rates(summary: str | Path | pd.DataFrame, out_paths,
     against parameters for ``curve_models``; the last column: every model's best mean accuracy and
     lowest mean loss against the learning rate."""
     full = as_frame(summary)
-    lr_runs = select(full, "learning_rate")
-    if lr_runs.empty:
-        raise ValueError("no learning-rate-experiment runs in the summary")
-    dataset = sort_datasets(lr_runs["dataset"])[0]
-    lr_runs = lr_runs[lr_runs["dataset"] == dataset]
+    lr_runs, dataset = _first_dataset_runs(full, "learning_rate")
     models = sorted(set(lr_runs["model"]))
     main = select(full, "main", dataset, models)
     df = pd.concat([lr_runs, main], ignore_index=True)
@@ -241,11 +246,7 @@ def plot_depth(summary: str | Path | pd.DataFrame, out_paths) -> pd.DataFrame:
     column per (D, S) of the depth experiment; L = 1 comes from the main experiment's runs of the
     same dataset, model and (D, S) when the config has them."""
     full = as_frame(summary)
-    deep = select(full, "depth")
-    if deep.empty:
-        raise ValueError("no depth-experiment runs in the summary")
-    dataset = sort_datasets(deep["dataset"])[0]
-    deep = deep[deep["dataset"] == dataset]
+    deep, dataset = _first_dataset_runs(full, "depth")
     grid = set(zip(deep["model"], deep["dendrites"], deep["somata"]))
     main = select(full, "main", dataset)
     main = main[[k in grid for k in zip(main["model"], main["dendrites"], main["somata"])]]
