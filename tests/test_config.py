@@ -6,7 +6,16 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from dendritic.config import Cell, ConfigError, describe_config_errors, expand_cells, validate_config
+from pathlib import Path
+
+from dendritic.config import (
+    Cell,
+    ConfigError,
+    check_config,
+    describe_config_errors,
+    expand_cells,
+    validate_config,
+)
 
 
 def load(name="config.yaml"):
@@ -95,3 +104,38 @@ def test_cell_ids_and_roundtrip():
     assert seq.sequential and seq.epochs == 50
     for c in [drop, lr, es, deep, noisy, seq]:
         assert Cell.from_dict(copy.deepcopy(c.to_dict())) == c
+
+
+def _selected_config():
+    from dendritic.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "config" / "test.yaml", validate=False)
+    cfg["experiments"]["noise"] = {"datasets": ["fmnist"], "models": ["dANN-LRF", "vANN"],
+                                   "sigmas": [0.25, 1.0], "networks": "selected"}
+    validate_config(cfg)
+    return cfg
+
+
+def test_selected_networks_experiment_is_deferred_and_built_from_the_selection():
+    from dendritic.config import deferred_experiments, selected_cells
+
+    cfg = _selected_config()
+    assert "noise" in deferred_experiments(cfg)
+    assert not [c for c in expand_cells(cfg) if c.experiment == "noise"]  # known only after main
+    cells = selected_cells(cfg, "noise", "fmnist", {"dANN-LRF": (2, 32), "vANN": (1, 32)})
+    assert [(c.model, c.id) for c in cells] == [
+        ("dANN-LRF", "D2_S32_sigma0.25"), ("dANN-LRF", "D2_S32_sigma1"),
+        ("vANN", "D1_S32_sigma0.25"), ("vANN", "D1_S32_sigma1")]
+    assert all(c.epochs == 1 and c.seeds == (0, 1) for c in cells)
+    with pytest.raises(ConfigError, match="no selected network for vANN"):
+        selected_cells(cfg, "noise", "fmnist", {"dANN-LRF": (2, 32)})
+
+
+def test_selected_networks_need_the_models_in_the_main_experiment():
+    cfg = _selected_config()
+    cfg["experiments"]["noise"]["models"] = ["dANN-LRF", "sANN"]
+    with pytest.raises(ConfigError, match="does not train sANN on fmnist"):
+        check_config(cfg)
+    cfg["experiments"]["noise"]["networks"] = "grid"
+    with pytest.raises(ConfigError, match="needs dendrites and somata"):
+        check_config(cfg)

@@ -49,9 +49,21 @@ def test_test_config_end_to_end(local_test_run):
         for ext in ["png", "pdf"]:
             path = wf / "figures" / f"{fig}.{ext}"
             assert path.stat().st_size > 10_000, f"{path} missing or empty"
-    summary = pd.read_csv(wf / "results" / "summary.csv")
+    full = pd.read_csv(wf / "results" / "summary.csv")
+    summary = full[full["experiment"] == "main"]
     assert len(summary) == 5 * 2 * 2  # models x sizes x seeds
     assert set(summary["model"]) == {"dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"}
+    # noise and sequential ran exactly on each model's network selected from the main experiment
+    selected = pd.read_csv(wf / "results" / "selection" / "fmnist.csv").set_index("model")
+    for experiment in ("noise", "sequential"):
+        rows = full[full["experiment"] == experiment]
+        assert sorted(rows["model"].unique()) == ["dANN-GRF", "dANN-LRF", "dANN-R", "vANN"]
+        assert len(rows) == 4 * 2
+        for model, grp in rows.groupby("model"):
+            assert {(d, s) for d, s in zip(grp["dendrites"], grp["somata"])} == {
+                tuple(selected.loc[model, ["dendrites", "somata"]])}
+    assert (full.loc[full["experiment"] == "noise", "sigma"] == 0.5).all()
+    assert (wf / "figures" / "fig7.png").stat().st_size > 10_000
     assert summary["test_acc"].between(0.3, 1).all(), "one epoch on FMNIST should beat chance clearly"
     assert not summary["diverged"].any()
     # parameter counts read from runs agree with the paper's formula (spec §1 check value)

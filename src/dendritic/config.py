@@ -142,16 +142,53 @@ def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PAT
     check_config(config)
 
 
+#: Experiments that can be trained on the networks the paper's analyses select (paper §4:
+#: one network per model, fixed from the clean main experiment) instead of a D x S grid.
+SELECTABLE = ("noise", "sequential")
+
+
+def on_selected_networks(exp: dict[str, Any] | None) -> bool:
+    """Whether an experiment is trained only on the selected networks (``networks: selected``)."""
+    return bool(exp) and exp.get("networks", "grid") == "selected"
+
+
+def deferred_experiments(config: dict[str, Any]) -> list[str]:
+    """Experiments whose cells are known only once the main experiment has chosen its networks."""
+    exps = config.get("experiments") or {}
+    return [name for name in SELECTABLE if on_selected_networks(exps.get(name))]
+
+
 def check_config(config: dict[str, Any]) -> None:
     """Cross-key checks the schema cannot express."""
     prepared = set(config.get("datasets", []))
-    for name, exp in (config.get("experiments") or {}).items():
+    exps = config.get("experiments") or {}
+    for name, exp in exps.items():
         missing = [d for d in exp.get("datasets", []) if d not in prepared]
         if missing:
             raise ConfigError(
                 f"experiments.{name}.datasets lists {missing}, which the top-level key 'datasets' "
                 f"does not prepare ({sorted(prepared)}); add them to 'datasets'."
             )
+        if name in SELECTABLE and not on_selected_networks(exp):
+            absent = [k for k in ("dendrites", "somata") if k not in exp]
+            if absent:
+                raise ConfigError(
+                    f"experiments.{name} needs {' and '.join(absent)} (its D x S grid), or "
+                    f"'networks: selected' to train only the networks the main experiment selects."
+                )
+    for name in deferred_experiments(config):
+        exp, main = exps[name], exps.get("main") or {}
+        for dataset in exp["datasets"]:
+            have = set(main.get("models", [])) if dataset in main.get("datasets", []) else set()
+            lacking = [m for m in ["vANN", *exp["models"]] if m not in have]
+            if lacking:
+                raise ConfigError(
+                    f"experiments.{name} has 'networks: selected', so its networks are chosen from the "
+                    f"main experiment on {dataset} against vANN's best; experiments.main does not train "
+                    f"{', '.join(dict.fromkeys(lacking))} on {dataset}. Add them to experiments.main "
+                    f"(models and datasets), or give experiments.{name} a grid (networks: grid, with "
+                    f"dendrites and somata)."
+                )
 
 
 def _grid(exp: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
@@ -162,39 +199,66 @@ def _grid(exp: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
                     yield dataset, model, d, s
 
 
-def expand_cells(config: dict[str, Any]) -> list[Cell]:
-    """All training cells the (validated, defaults filled) config asks for, in a stable order."""
+def _base(config: dict[str, Any]) -> dict[str, Any]:
     tr = config.get("training", {})
-    lr0 = tr.get("lr", 1e-3)
-    epochs = tr.get("epochs", {})
-    common = dict(
+    return dict(
         seeds=tuple(config.get("seeds", (0, 1, 2, 3, 4))),
         batch_size=tr.get("batch_size", 128),
         validation_fraction=tr.get("validation_fraction", 0.1),
         engine=tr.get("engine", "fast"),
+        lr=tr.get("lr", 1e-3),
     )
+
+
+def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str, d: int, s: int) -> list[Cell]:
+    """The cells of experiment ``name`` for one model at one size (one per dropout rate, lr, L, sigma)."""
+    exp = (config.get("experiments") or {})[name]
+    epochs = config.get("training", {}).get("epochs", {})
+    base = dict(experiment=name, dataset=dataset, model=model, dendrites=d, somata=s,
+                epochs=epochs.get(dataset, 25), **_base(config))
+    if name == "main":
+        return [Cell(**base)]
+    if name == "dropout":
+        return [Cell(**base, dropout=float(p)) for p in exp["rates"]]
+    if name == "learning_rate":
+        return [Cell(**{**base, "lr": float(r)}) for r in exp["rates"]]
+    if name == "early_stopping":
+        return [Cell(**{**base, "epochs": exp.get("max_epochs", 100)}, patience=exp.get("patience", 10))]
+    if name == "depth":
+        return [Cell(**base, layers=int(L)) for L in exp["layers"]]
+    if name == "noise":
+        return [Cell(**base, sigma=float(sg)) for sg in exp["sigmas"]]
+    if name == "sequential":
+        return [Cell(**{**base, "epochs": exp.get("epochs", 50)}, sequential=True)]
+    raise ConfigError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
+
+
+def expand_cells(config: dict[str, Any]) -> list[Cell]:
+    """All training cells the (validated, defaults filled) config asks for, in a stable order.
+
+    Experiments with ``networks: selected`` are not here: their cells depend on the main
+    experiment's results (see :func:`selected_cells`).
+    """
     exps = config.get("experiments") or {}
     cells: list[Cell] = []
     for name in EXPERIMENTS:
         exp = exps.get(name)
-        if not exp:
+        if not exp or on_selected_networks(exp):
             continue
         for dataset, model, d, s in _grid(exp):
-            base = dict(experiment=name, dataset=dataset, model=model, dendrites=d, somata=s,
-                        epochs=epochs.get(dataset, 25), lr=lr0, **common)
-            if name == "main":
-                cells.append(Cell(**base))
-            elif name == "dropout":
-                cells += [Cell(**base, dropout=float(p)) for p in exp["rates"]]
-            elif name == "learning_rate":
-                cells += [Cell(**{**base, "lr": float(r)}) for r in exp["rates"]]
-            elif name == "early_stopping":
-                cells.append(Cell(**{**base, "epochs": exp.get("max_epochs", 100)},
-                                  patience=exp.get("patience", 10)))
-            elif name == "depth":
-                cells += [Cell(**base, layers=int(L)) for L in exp["layers"]]
-            elif name == "noise":
-                cells += [Cell(**base, sigma=float(sg)) for sg in exp["sigmas"]]
-            elif name == "sequential":
-                cells.append(Cell(**{**base, "epochs": exp.get("epochs", 50)}, sequential=True))
+            cells += experiment_cells(config, name, dataset, model, d, s)
+    return cells
+
+
+def selected_cells(config: dict[str, Any], name: str, dataset: str,
+                   networks: dict[str, tuple[int, int]]) -> list[Cell]:
+    """The cells of a ``networks: selected`` experiment on ``dataset``, given each model's selected
+    network ``{model: (D, S)}`` from the main experiment."""
+    exp = (config.get("experiments") or {})[name]
+    cells: list[Cell] = []
+    for model in exp["models"]:
+        if model not in networks:
+            raise ConfigError(f"no selected network for {model} on {dataset} (experiments.{name})")
+        d, s = networks[model]
+        cells += experiment_cells(config, name, dataset, model, int(d), int(s))
     return cells

@@ -88,3 +88,11 @@ def summary_figure_plan(cells, analysis_dataset: str = "fmnist",
     if pairs_ds and has_pair(SPARSE_PAIRS, [pairs_ds]):
         plan["suppl_fig10"] = {"dataset": pairs_ds}
     return plan
+
+
+def read_selected_networks(path) -> dict[str, tuple[int, int]]:
+    """``{model: (D, S)}`` from a selection table (``results/selection/{dataset}.csv``)."""
+    import csv
+
+    with open(path, newline="") as fh:
+        return {row["model"]: (int(row["dendrites"]), int(row["somata"])) for row in csv.DictReader(fh)}

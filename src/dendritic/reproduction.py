@@ -456,10 +456,13 @@ def scale_rows(config: Mapping[str, Any], df: pd.DataFrame) -> tuple[list[tuple[
             continue
         n_runs = int((df["experiment"] == name).sum()) if "experiment" in df else 0
         nm = len(e["models"])
+        selected = e.get("networks") == "selected"
+        grid_txt = ("the selected network of each model (paper §4)" if selected
+                    else f"D {list(e['dendrites'])} × S {list(e['somata'])}")
         txt = (f"{', '.join(_title(d) for d in e['datasets'])}; {nm} model{'s' if nm != 1 else ''}; "
-               f"D {list(e['dendrites'])} × S {list(e['somata'])}" + _extra_txt(name, e) + f"; {n_runs} runs")
+               f"{grid_txt}" + _extra_txt(name, e) + f"; {n_runs} runs")
         rows.append((f"experiment `{name}`", txt, paper_txt))
-        if len(e["dendrites"]) < len(ref_d) or len(e["somata"]) < len(ref_s):
+        if not selected and (len(e["dendrites"]) < len(ref_d) or len(e["somata"]) < len(ref_s)):
             grids.append(name)
         missing = [d for d in ref["datasets"] if d not in e["datasets"]]
         if missing:

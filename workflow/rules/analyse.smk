@@ -2,6 +2,26 @@
 # representations). Filled in as the analyses land.
 
 
+# --- The network of each model that the later analyses use (paper §4), fixed from the clean main
+# experiment. A checkpoint: the experiments with `networks: selected` (noise, sequential) train
+# exactly these networks, so their jobs are known only once it has run. ---
+
+
+checkpoint select_networks:
+    input:
+        lambda wc: metrics_files("main", wc.dataset),
+    output:
+        selection_file("{dataset}"),
+    params:
+        selection=config["analysis"].get("selection", "paper"),
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/selection/{dataset}.log",
+    script:
+        "../scripts/select_networks.py"
+
+
 # --- Fig. 5, 6: the best model of each family on the analysis dataset (trained weights needed) ---
 # One job per model: it reads summary.csv to find that model's best configuration (highest mean
 # test accuracy) and therefore takes the weights of all its main-experiment cells as input.
@@ -92,7 +112,7 @@ rule reproduction:
             "training": {"epochs": config["training"]["epochs"]},
             "experiments": config.get("experiments") or {},
         },
-        dataset=robustness_dataset(CELLS),
+        dataset=robustness_dataset(PLANNED),
     conda:
         "../../environment.yml"
     log:
@@ -101,5 +121,5 @@ rule reproduction:
         "../scripts/reproduction.py"
 
 
-if CELLS:
+if PLANNED:
     TARGETS += ["results/reproduction.md", "results/reproduction.csv"]

@@ -1,6 +1,18 @@
 # Helpers shared by the rules: the training cells the config asks for, paths, targets.
 
-from dendritic.config import EXPERIMENTS, ConfigError, check_config, expand_cells
+import re
+from types import SimpleNamespace
+
+from dendritic.config import (
+    EXPERIMENTS,
+    ConfigError,
+    check_config,
+    deferred_experiments,
+    expand_cells,
+    experiment_cells,
+    selected_cells,
+)
+from dendritic.plan import read_selected_networks
 
 try:
     check_config(config)
@@ -14,6 +26,17 @@ CELLS = expand_cells(config)
 CELL_BY_KEY = {(c.experiment, c.dataset, c.model, c.id): c for c in CELLS}
 #: Each cell's parameters for its train job, computed once (the DAG has thousands of jobs).
 CELL_PARAMS = {key: c.to_dict() for key, c in CELL_BY_KEY.items()}
+#: Experiments trained only on the networks the main experiment selects (``networks: selected``):
+#: their cells are known once the checkpoint ``select_networks`` has run.
+DEFERRED = deferred_experiments(config)
+#: What the configuration will train, as (experiment, dataset, model): the grid cells plus the
+#: deferred experiments (for planning figures and targets before their cells are known).
+PLANNED = CELLS + [
+    SimpleNamespace(experiment=name, dataset=ds, model=m)
+    for name in DEFERRED
+    for ds in config["experiments"][name]["datasets"]
+    for m in config["experiments"][name]["models"]
+]
 
 #: The models Fig. 2 compares (paper, Fig. 2).
 FIG2_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"]
@@ -29,10 +52,15 @@ wildcard_constraints:
 def cell_params(wildcards):
     """The parameters of the train job of a cell (see dendritic.config.Cell)."""
     key = (wildcards.experiment, wildcards.dataset, wildcards.model, wildcards.cell)
-    try:
+    if key in CELL_PARAMS:
         return CELL_PARAMS[key]
-    except KeyError:
-        raise WorkflowError(f"no training cell {'/'.join(key)} in the configuration")
+    size = re.match(r"D(\d+)_S(\d+)", wildcards.cell)
+    if wildcards.experiment in DEFERRED and size:
+        for cell in experiment_cells(config, wildcards.experiment, wildcards.dataset,
+                                     wildcards.model, int(size[1]), int(size[2])):
+            if cell.id == wildcards.cell:
+                return cell.to_dict()
+    raise WorkflowError(f"no training cell {'/'.join(key)} in the configuration")
 
 
 def cell_dir(cell):
@@ -46,6 +74,28 @@ def metrics_files(experiment=None, dataset=None):
         if (experiment is None or c.experiment == experiment)
         and (dataset is None or c.dataset == dataset)
     ]
+
+
+def selection_file(dataset):
+    """Each model's selected network on ``dataset`` (written by the checkpoint select_networks)."""
+    return f"results/selection/{dataset}.csv"
+
+
+def deferred_cells():
+    """The cells of the ``networks: selected`` experiments; call only from input functions (it
+    waits for the checkpoint select_networks of each dataset)."""
+    cells = []
+    for name in DEFERRED:
+        exp = config["experiments"][name]
+        for ds in exp["datasets"]:
+            path = checkpoints.select_networks.get(dataset=ds).output[0]
+            cells += selected_cells(config, name, ds, read_selected_networks(path))
+    return cells
+
+
+def all_metrics_files(wildcards=None):
+    """Every cell's metrics.csv, the deferred experiments' included (an input function)."""
+    return metrics_files() + [f"{cell_dir(c)}/metrics.csv" for c in deferred_cells()]
 
 
 def main_cells(dataset="fmnist", models=None):

@@ -4,7 +4,7 @@
 
 rule summary:
     input:
-        metrics_files(),
+        all_metrics_files,
     output:
         "results/summary.csv",
     conda:

@@ -144,7 +144,7 @@ if config["analysis"]["test_noise"]["enabled"] and ROBUSTNESS_PAIRS:
 
 from dendritic.plan import summary_figure_plan
 
-SUMMARY_FIGURES = summary_figure_plan(CELLS, config["analysis"]["dataset"], FIG2_MODELS)
+SUMMARY_FIGURES = summary_figure_plan(PLANNED, config["analysis"]["dataset"], FIG2_MODELS)
 
 
 rule fig3:
