@@ -139,3 +139,25 @@ def test_selected_networks_need_the_models_in_the_main_experiment():
     cfg["experiments"]["noise"]["networks"] = "grid"
     with pytest.raises(ConfigError, match="needs dendrites and somata"):
         check_config(cfg)
+
+
+def test_max_params_leaves_out_the_larger_cells_of_a_grid():
+    from dendritic.wiring import dataset_params
+
+    cfg = load("config/test.yaml")
+    cfg["experiments"]["main"].update(dendrites=[1, 16], somata=[32, 128], max_params=500_000)
+    validate_config(cfg)
+    cells = [c for c in expand_cells(cfg) if c.experiment == "main"]
+    sizes = {(c.model, c.dendrites, c.somata) for c in cells}
+    assert ("vANN", 16, 32) in sizes  # 418,666 parameters
+    assert ("vANN", 16, 128) not in sizes and ("pdANN", 16, 128) not in sizes  # 1.9M, 1.6M
+    assert ("dANN-LRF", 16, 128) in sizes
+    assert all(dataset_params(c.model, "fmnist", c.dendrites, c.somata) <= 500_000 for c in cells)
+    assert len(cells) == 5 * 4 - 2
+
+
+def test_wiring_inputs_agree_with_the_dataset_catalogue():
+    from dendritic.datasets import DATASETS
+    from dendritic.wiring import INPUTS
+
+    assert {k: (tuple(v.image_shape), v.n_classes) for k, v in DATASETS.items()} == INPUTS

@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import yaml
 
+from dendritic.wiring import dataset_params
+
 #: Experiments in the order the paper introduces them.
 EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential")
 
@@ -236,7 +238,9 @@ def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str
 def expand_cells(config: dict[str, Any]) -> list[Cell]:
     """All training cells the (validated, defaults filled) config asks for, in a stable order.
 
-    Experiments with ``networks: selected`` are not here: their cells depend on the main
+    A grid experiment with ``max_params`` leaves out the cells with more trainable parameters
+    (closed form, :func:`dendritic.wiring.dataset_params`). Experiments with
+    ``networks: selected`` are not here: their cells depend on the main
     experiment's results (see :func:`selected_cells`).
     """
     exps = config.get("experiments") or {}
@@ -245,8 +249,10 @@ def expand_cells(config: dict[str, Any]) -> list[Cell]:
         exp = exps.get(name)
         if not exp or on_selected_networks(exp):
             continue
+        cap = exp.get("max_params")
         for dataset, model, d, s in _grid(exp):
-            cells += experiment_cells(config, name, dataset, model, d, s)
+            cells += [c for c in experiment_cells(config, name, dataset, model, d, s)
+                      if cap is None or dataset_params(model, dataset, d, s, c.layers) <= cap]
     return cells
 
 

@@ -29,13 +29,14 @@ global generator, which the training code seeds.
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
 from dendritic.connectivity import grid_shape, input_mask, soma_mask
+from dendritic.wiring import MODEL_NAMES, MODEL_SPECS, Wiring, formula_params, model_spec  # noqa: F401
 
 MASK_STREAM = 0x6D61736B  # ASCII "mask"
 INIT_STREAM = 0x696E6974  # ASCII "init"
@@ -44,36 +45,7 @@ LEAKY_SLOPE = 0.1
 DROPOUT_RATES = (0.2, 0.5, 0.8)  # the vANN-dropout variants
 
 
-class Wiring(NamedTuple):
-    sampling: str  # input → dendrites: "R", "LRF", "GRF" or "F"
-    somata: str  # dendrites → somata: "structured", "dense" or "random"
-
-
-MODEL_SPECS: dict[str, Wiring] = {
-    "dANN-R": Wiring("R", "structured"),
-    "dANN-LRF": Wiring("LRF", "structured"),
-    "dANN-GRF": Wiring("GRF", "structured"),
-    "pdANN": Wiring("F", "structured"),
-    "vANN": Wiring("F", "dense"),
-    "vANN-R": Wiring("R", "dense"),
-    "vANN-LRF": Wiring("LRF", "dense"),
-    "vANN-GRF": Wiring("GRF", "dense"),
-    "sANN": Wiring("R", "random"),
-    "sANN-LRF": Wiring("LRF", "random"),
-    "sANN-GRF": Wiring("GRF", "random"),
-    "psANN": Wiring("F", "random"),
-}
-MODEL_NAMES: tuple[str, ...] = tuple(MODEL_SPECS)
-
 _FULL_KINDS = ("F", "dense")  # kinds whose mask is all ones: such layers are plain dense layers
-
-
-def model_spec(name: str) -> Wiring:
-    """The (input sampling, soma wiring) of a model; ``ValueError`` listing the names if unknown."""
-    try:
-        return MODEL_SPECS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}") from None
 
 
 def model_label(name: str, dropout: float = 0.0) -> str:
@@ -122,28 +94,6 @@ def count_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int 
     weights = sum(int(m.sum()) for m in masks) + S * n_classes
     biases = L * (D * S + S) + n_classes
     return weights + biases
-
-
-def formula_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
-                   k: int = 16) -> int:
-    """Closed-form parameter count (paper.md §1, extended to depth L), as a check of
-    :func:`count_params`. For L = 1, N inputs, C classes (k → C_img*k for LRF/GRF on colour):
-
-    - dANN-*, sANN-*: (k+1)·DS + (D+1)·S + (S+1)·C
-    - pdANN, psANN:   (N+1)·DS + (D+1)·S + (S+1)·C
-    - vANN-R/LRF/GRF: (k+1)·DS + (DS+1)·S + (S+1)·C
-    - vANN:           (N+1)·DS + (DS+1)·S + (S+1)·C
-    """
-    spec = model_spec(name)
-    channels, height, width = image_shape
-    DS, total = D * S, 0
-    for layer in range(L):
-        n_in = channels * height * width if layer == 0 else S
-        c = channels if layer == 0 else 1
-        per_dendrite = {"R": k, "LRF": c * k, "GRF": c * k, "F": n_in}[spec.sampling]
-        per_soma_layer = DS * S if spec.somata == "dense" else DS
-        total += (per_dendrite + 1) * DS + per_soma_layer + S
-    return total + (S + 1) * n_classes
 
 
 class MaskedLinear(nn.Linear):
