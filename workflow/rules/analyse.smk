@@ -2,9 +2,10 @@
 # representations). Filled in as the analyses land.
 
 
-# --- Fig. 5, 6: the best model of each family on the analysis dataset (trained weights needed) ---
-# One job per model: it reads summary.csv to find that model's best configuration (highest mean
-# test accuracy) and therefore takes the weights of all its main-experiment cells as input.
+# --- Fig. 5, 6: the selected network of each model on the analysis dataset (trained weights
+# needed) --- One job per model: it reads summary.csv to select that model's network
+# (analysis.selection; the paper's rule compares with vANN's runs in the same summary) and
+# therefore takes the weights of all its main-experiment cells as input.
 
 from dendritic.plan import ANALYSIS_TABLES
 
@@ -20,6 +21,7 @@ rule analyse_best_model:
         **{t: f"results/analysis/{{dataset}}/{{model}}/{t}.csv" for t in ANALYSIS_TABLES},
     params:
         device=config["training"]["device"],
+        selection=config["analysis"]["selection"],
         threshold=config["analysis"]["selectivity_threshold"],
         n_images=config["analysis"]["tsne"]["n_images"],
         perplexity=config["analysis"]["tsne"]["perplexity"],
