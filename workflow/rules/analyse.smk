@@ -64,8 +64,9 @@ if analysis_dataset_cells():
 
 
 # --- Reproduction verdict: the paper's Tables 1-2 next to this run's, each claim of the paper
-# checked with the number that decides it (dendritic.reproduction). Claim (c) reads the node table
-# of the analyses above when the configuration enables them (and a rule produces it). ---
+# checked: reproduced / not reproduced with the number that decides it, or inconclusive with what
+# the run lacks (dendritic.reproduction). Claim (c) reads the node table of the analyses above
+# when the configuration enables them (and a rule produces it). ---
 
 from dendritic.plan import robustness_dataset
 
@@ -93,6 +94,7 @@ rule reproduction:
             "seeds": config["seeds"],
             "training": {"epochs": config["training"]["epochs"]},
             "experiments": config.get("experiments") or {},
+            "analysis": {"selection": config["analysis"]["selection"]},
         },
         dataset=robustness_dataset(CELLS),
     conda:
