@@ -145,6 +145,9 @@ def test_table2_uses_the_clean_selection_not_the_sequential_best(paper):
     assert t[t["model"] == "pdANN"]["paper"].isna().all()
     none = rep.table2(df[df["experiment"] == "main"])
     assert (none["status"] == "not run").all()
+    # sequential runs without the main runs that fix the networks: nothing is picked among them
+    orphan = rep.table2(df[df["experiment"] == "sequential"])
+    assert (orphan["status"] == "not run").all() and orphan["detail"].str.contains("no main runs").all()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -405,7 +408,7 @@ def test_verdict_imports_no_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys, dendritic.reproduction, dendritic.analysis; "
+    code = ("import sys, dendritic.reproduction, dendritic.analysis, dendritic.evaluation; "
             "bad = [m for m in sys.modules if m.startswith(('matplotlib', 'dendritic.plots'))]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

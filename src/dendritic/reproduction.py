@@ -398,7 +398,7 @@ def table2(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
     paper value."""
     seq = _experiment(df, "sequential", dataset)
     selected = select_networks(df, dataset, "paper")
-    runs = sequential_runs(df, dataset, selected, models=None) if len(seq) and len(selected) else seq
+    runs = sequential_runs(df, dataset, selected, models=None) if len(seq) and len(selected) else seq.iloc[:0]
     agg = _aggregate(runs)
     extra = sorted(set(seq["model"]) - set(PAPER_TABLE2["model"]), key=_model_key)
     refs = pd.concat([PAPER_TABLE2, pd.DataFrame({"model": extra})], ignore_index=True)
@@ -406,10 +406,11 @@ def table2(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
     for _, ref in refs.iterrows():
         m = ref["model"]
         s = selected[selected["model"] == m]
-        where = f"its network {_ds(s.iloc[0])} ({s.iloc[0]['reason']})" if len(s) else "no main runs to select its network"
+        where = f"its network {_ds(s.iloc[0])} ({s.iloc[0]['reason']})" if len(s) else ""
         b = agg[agg["model"] == m] if len(agg) else agg
         if seq.empty or b.empty:
-            why = "no sequential-task runs" if seq.empty else f"no sequential runs at {where}"
+            why = ("no sequential-task runs" if seq.empty else f"no sequential runs at {where}" if where
+                   else "no main runs to fix its network from")
             for q, pv in (("test accuracy (%)", ref["test_acc_pct"]), ("test loss", ref["test_loss"])):
                 rows.append(_table_row("Table 2", dataset, m, q, paper=pv, status=NOT_RUN, detail=why))
             continue
