@@ -309,9 +309,10 @@ def _is_at(r, size: tuple[int, int], larger: bool) -> bool:
     return (d >= size[0] and s >= size[1]) if larger else (d <= size[0] and s <= size[1])
 
 
-def _reference_missing(vann: pd.DataFrame, metric: str) -> list[str]:
+def _reference_missing(vann: pd.DataFrame, metric: str, role: str = "") -> list[str]:
     """vANN's best ``metric`` must be established within the sizes the run tried: not at its
-    largest (smallest) size unless that size is the paper's largest (smallest)."""
+    largest (smallest) size unless that size is the paper's largest (smallest). ``role``: what
+    the reference is for, said in the message."""
     col = f"{metric}_mean"
     a = vann[vann[col].notna()]
     if a.empty:
@@ -323,7 +324,7 @@ def _reference_missing(vann: pd.DataFrame, metric: str) -> list[str]:
         r = a.loc[a["n_params"].astype(float).idxmax() if larger else a["n_params"].astype(float).idxmin()]
         if (int(r["dendrites"]), int(r["somata"])) == (int(ref["dendrites"]), int(ref["somata"])) \
                 and not _is_at(r, paper, larger):
-            out.append(f"vANN's {what} inside the sizes tried: it is at the {edge} vANN size the run tried "
+            out.append(f"vANN's {what}{role} inside the sizes tried: it is at the {edge} vANN size the run tried "
                        f"({_ds(r)}), so vANN may still improve beyond it: extend the grid towards "
                        f"D={paper[0]}, S={paper[1]}")
     return out
@@ -337,8 +338,7 @@ def _selection_missing(df: pd.DataFrame, dataset: str, selected: pd.DataFrame, m
     agg = _aggregate(main)
     if agg.empty or not (agg["model"] == "vANN").any():
         return [f"vANN main runs on {_title(dataset)} (the reference that fixes the paper's networks)"]
-    out = [m.replace("vANN's best mean accuracy inside", "vANN's best mean accuracy (which fixes the "
-                     "paper's networks) inside") for m in _reference_missing(agg[agg["model"] == "vANN"], "test_acc")]
+    out = _reference_missing(agg[agg["model"] == "vANN"], "test_acc", " (which fixes the paper's networks)")
     s = selected[selected["model"] == model]
     if s.empty:
         return out + [f"{model} main runs on {_title(dataset)}"]
@@ -479,8 +479,9 @@ def claim_a(df: pd.DataFrame) -> pd.DataFrame:
                                                f"then S): the run skipped {len(skipped)} of them, e.g. "
                                            + ", ".join(f"D={a}, S={b}" for a, b in skipped[:3])
                                            + ", and one of them might match first")
-                    detail = (f"first beats it at D={r['dendrites']}, S={r['somata']} ({int(r['n_params'])} parameters, "
-                              f"{name.split()[-1]} {_fmt_metric(metric, r['value'])}); {ref_txt}"
+                    detail = (f"first beats it at D={r['dendrites']}, S={r['somata']} "
+                              f"({int(r['n_params'])} parameters, {name.split()[-1]} "
+                              f"{_fmt_metric(metric, r['value'])}); {ref_txt}"
                               + _n_diverged_txt(pd.concat([ref_row, hit])))
                     rows.append(_check("a", check, d, m, decided, missing, needs, criterion, value=fold, paper=paper,
                                        detail=detail))
@@ -532,7 +533,8 @@ def claim_b(df: pd.DataFrame) -> pd.DataFrame:
                 decided = REPRODUCED if grows == grows_expected else NOT_REPRODUCED
             dropped = len(r) - len(ok)
             detail = (f"ρ = {_fmt(rho, '.2f')}, p {_p_txt(p)} over {len(ok)} finite runs at {len(sizes)} sizes "
-                      f"({_fmt(span, '.3g')}× span)" + (f"; {dropped} diverged run{'s' if dropped != 1 else ''} left out" if dropped else ""))
+                      f"({_fmt(span, '.3g')}× span)"
+                      + (f"; {dropped} diverged run{'s' if dropped != 1 else ''} left out" if dropped else ""))
             rows.append(_check("b", check, d, m, decided, missing, needs, criterion, value=rho, detail=detail))
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
@@ -686,8 +688,9 @@ def claim_d(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
     table = efficiency_table(sr, norm_by=("dataset",)) if len(sr) else pd.DataFrame()
     others = sorted(set(seq_all["model"]) - set(COMPARED_MODELS), key=_model_key)
     ref = PAPER_TABLE2.set_index("model").loc["dANN-LRF"]
-    for col, higher, what, paper, scale in (("test_acc", True, "highest mean test accuracy (%)", ref["test_acc_pct"], 100),
-                                            ("test_loss", False, "lowest mean test loss", ref["test_loss"], 1)):
+    for col, higher, what, paper, scale in (
+            ("test_acc", True, "highest mean test accuracy (%)", ref["test_acc_pct"], 100),
+            ("test_loss", False, "lowest mean test loss", ref["test_loss"], 1)):
         check = f"sequential task: dANN-LRF has the {what}"
         crit = f"rank 1 among {', '.join(COMPARED_MODELS)} (Table 2)"
         if table.empty:
@@ -963,7 +966,8 @@ def _markdown(df, config, t1, t2, claims, dataset) -> str:
                  _paper_txt(r), (f"**missing:** {r['missing'].replace(MISSING_SEP, '; ')}. " if r["missing"] else "")
                  + str(r["detail"])]
                 for r in part.to_dict("records")]
-        L += _md_table(["dataset", "check", "status", "this run", "paper", "details"], body) if body else ["(no checks)"]
+        header = ["dataset", "check", "status", "this run", "paper", "details"]
+        L += _md_table(header, body) if body else ["(no checks)"]
         L.append("")
 
     L.append("## Table 1 — best-accuracy models (main experiment)")
@@ -994,8 +998,8 @@ def _markdown(df, config, t1, t2, claims, dataset) -> str:
         for m in t2["model"].drop_duplicates():
             r = t2[t2["model"] == m]
             ref = PAPER_TABLE2.set_index("model").reindex([m]).reset_index().iloc[0]
-            acc_ref = (f"{ref['test_acc_pct']:.2f}" + (f" ± {ref['test_acc_sd']:.2f}" if _finite(ref["test_acc_sd"]) else "")
-                       if _finite(ref["test_acc_pct"]) else "not in the paper")
+            sd_ref = f" ± {ref['test_acc_sd']:.2f}" if _finite(ref["test_acc_sd"]) else ""
+            acc_ref = f"{ref['test_acc_pct']:.2f}{sd_ref}" if _finite(ref["test_acc_pct"]) else "not in the paper"
             a, lo = r[r["check"] == "test accuracy (%)"].iloc[0], r[r["check"] == "test loss"].iloc[0]
             if a["status"] == NOT_RUN:
                 rows.append([m, "not run", acc_ref, "–", "not run", _fmt_loss(ref["test_loss"]), "–", a["detail"]])
