@@ -217,7 +217,8 @@ def test_fig4_needs_a_pair(tmp_path):
         eff.plot_fig4(df, outputs(tmp_path, "fig4"))
 
 
-def test_fig7_with_examples(summary, tmp_path):
+def test_fig7_with_examples(summary, tmp_path, monkeypatch):
+    notes = spy_texts(monkeypatch)
     paths = outputs(tmp_path, "fig7")
     tables = eff.plot_fig7(summary, paths, prepared=synthetic_prepared_file(tmp_path))
     check_written(paths)
@@ -225,6 +226,8 @@ def test_fig7_with_examples(summary, tmp_path):
     assert sorted(n["sigma"].unique()) == [0.0, 0.5, 1.0]  # σ = 0 from the main experiment
     # the paper's Fig. 7 models only (pdANN is run, but the paper does not compare it)
     assert set(tables["sequential"]["model"]) == {"dANN-R", "dANN-LRF", "vANN"}
+    hidden = [n for n in notes if n.startswith("Run but not shown")]
+    assert len(hidden) == 1 and hidden[0].endswith("): pdANN.")
     # one network per model at every σ: the one selected from the clean main runs
     sel = tables["selected"].set_index("model")
     for m, g in n.groupby("model"):

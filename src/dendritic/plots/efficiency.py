@@ -493,6 +493,11 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
         examples = (prepared, *noisy_examples(prepared, sigmas, n_images, seed, dataset))
 
     notes = []
+    if models is not None:
+        hidden = ordered_models((set(noise_all["model"]) | set(seq_all["model"])) - set(models))
+        if hidden:
+            notes.append(f"Run but not shown (the paper's Fig. 7 compares {', '.join(models)}): "
+                         f"{', '.join(hidden)}.")
     for key, what, level in (("missing_noise", "noise", "sigma"), ("missing_sequential", "sequential", None)):
         miss = tables[key]
         if len(miss):
