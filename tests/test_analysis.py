@@ -417,3 +417,93 @@ def test_spearman():
     assert rho == pytest.approx(0.8)
     assert p == pytest.approx(stats.spearmanr([1, 2, 3, 4, 5], [1, 3, 2, 5, 4]).pvalue)
     assert all(np.isnan(an.spearman([1, 2], [3, 4])))
+
+
+# --------------------------------------------------------------------------------------------------
+# the network each later analysis uses; the rows each efficiency panel plots
+# --------------------------------------------------------------------------------------------------
+def test_select_networks_paper_rule_differs_from_best():
+    sel = an.select_networks(_synthetic_summary(), "fmnist").set_index("model")
+    # dANN-R: vANN's best is .85; D=1 S=64 (.86) is the first above it, D=2 S=32 (.88) its best
+    assert (sel.loc["dANN-R", "dendrites"], sel.loc["dANN-R", "somata"]) == (1, 64)
+    assert sel.loc["dANN-R", "reason"] == "matched vANN"
+    assert sel.loc["dANN-R", "test_acc_mean"] == pytest.approx(0.86)
+    assert sel.loc["dANN-R", "ref_test_acc"] == pytest.approx(0.85)
+    assert (sel.loc["vANN", "dendrites"], sel.loc["vANN", "reason"]) == (2, "best accuracy (vANN)")
+    best = an.select_networks(_synthetic_summary(), "fmnist", selection="best").set_index("model")
+    assert (best.loc["dANN-R", "dendrites"], best.loc["dANN-R", "somata"]) == (2, 32)
+    assert (best["reason"] == "best (selection: best)").all() and (best["selection"] == "best").all()
+    assert (sel["selection"] == "paper").all()
+
+
+def test_select_networks_fallback_when_never_matched_or_no_vann():
+    sel = an.select_networks(_synthetic_summary(), "fmnist").set_index("model")
+    # dANN-LRF only equals vANN's best (.85, not greater): its best-accuracy configuration, not the
+    # diverged D=4 run
+    lrf = sel.loc["dANN-LRF"]
+    assert (lrf["dendrites"], lrf["somata"], lrf["reason"]) == (2, 32, "fell back to best")
+    assert lrf["match_status"] == "never matched" and "no configuration beats" in lrf["note"]
+    km = an.select_networks(_synthetic_summary(), "kmnist").set_index("model").loc["dANN-R"]
+    assert km["reason"] == "fell back to best" and km["match_status"] == "no reference"
+    assert "no vANN runs" in km["note"]
+    # asking for one model keeps vANN as the reference
+    only = an.select_networks(_synthetic_summary(), "fmnist", models=["dANN-R"])
+    assert list(only["model"]) == ["dANN-R"] and only["somata"].item() == 64
+    assert an.select_networks(_synthetic_summary(), "cifar10").empty
+    with pytest.raises(ValueError, match="analysis.selection"):
+        an.select_networks(_synthetic_summary(), "fmnist", selection="matched")
+
+
+def test_noise_runs_look_up_the_clean_selection_at_every_sigma():
+    df = _synthetic_summary()
+    df = df[df["dataset"] == "fmnist"]
+    noise = []
+    for sigma in (0.5, 1.0):
+        for r in df.to_dict("records"):
+            # every noise network is worse than in the clean runs, and dANN-R's best is now D=2
+            acc = r["test_acc"] - sigma / 10 + (0.1 if (r["model"], r["dendrites"]) == ("dANN-R", 2) else 0)
+            noise.append({**r, "experiment": "noise", "sigma": sigma, "test_acc": acc})
+    summary = pd.concat([df, pd.DataFrame(noise)], ignore_index=True)
+    sel = an.select_networks(summary, "fmnist")
+    runs = an.noise_runs(summary, "fmnist", sel, models=None)
+    r = runs[runs["model"] == "dANN-R"]
+    assert set(zip(r["dendrites"], r["somata"])) == {(1, 64)}  # never the noise runs' own best
+    assert sorted(r["sigma"].unique()) == [0.0, 0.5, 1.0]  # σ = 0: the clean runs of the same network
+    assert (r["experiment"] == "noise").all() and (r["reason"] == "matched vANN").all()
+    table = an.efficiency_table(runs, norm_by=("dataset",))
+    assert len(table[table["model"] == "dANN-R"]) == 3
+    assert {"acc_eff_std", "loss_eff_std", "test_acc_std"} <= set(table.columns)
+    assert an.missing_cells(runs, sel, "sigma", [0.0, 0.5, 1.0]).empty
+    gone = runs[~((runs["model"] == "vANN") & (runs["sigma"] == 1.0))]
+    miss = an.missing_cells(gone, sel, "sigma", [0.0, 0.5, 1.0])
+    assert miss[["model", "dendrites", "somata", "sigma"]].values.tolist() == [["vANN", 2, 32, 1.0]]
+
+
+def test_best_efficiency_normalises_over_the_plotted_best_rows_only():
+    df = _synthetic_summary()
+    df = df[df["dataset"] == "fmnist"]
+    out = an.best_efficiency(df, models=["dANN-R", "vANN"]).set_index("model")
+    # the plotted rows: dANN-R D=2 S=32 (1500 params) and vANN D=2 S=32 (200000), ep 4 everywhere;
+    # f_min = log10(1500 * 5): dANN-R's f_norm is exactly 1; dANN-LRF's smaller networks (900
+    # params) and dANN-R's non-best ones do not enter
+    f_min = np.log10(1500 * 5)
+    assert out.loc["dANN-R", "acc_eff_mean"] == pytest.approx(0.88)
+    assert out.loc["vANN", "acc_eff_mean"] == pytest.approx(0.85 / (np.log10(200000 * 5) / f_min))
+    # loss efficiency on the best-*accuracy* rows: vANN's loss there is .45
+    assert out.loc["vANN", "loss_eff_mean"] == pytest.approx(0.45 * np.log10(200000 * 5) / f_min)
+    assert out.loc["vANN", "acc_eff_std"] > 0  # 1 SD over the two trials
+    # a model added to the panel changes the normalisation set: dANN-LRF's best has 1400 params
+    wide = an.best_efficiency(df, models=["dANN-R", "dANN-LRF", "vANN"]).set_index("model")
+    assert wide.loc["dANN-R", "acc_eff_mean"] == pytest.approx(0.88 / (np.log10(1500 * 5) / np.log10(1400 * 5)))
+    # every run was the old normalisation set: it would have given dANN-R a lower score
+    old = an.efficiency(df)
+    assert old.loc[(old["model"] == "dANN-R") & (old["dendrites"] == 2), "acc_eff"].mean() < 0.88 - 1e-6
+
+
+def test_selectivity_shares_over_si_at_least_1():
+    sh = an.selectivity_shares([np.nan, 0, 0, 1, 1, 1, 2, 5])
+    assert (sh["n_nodes"], sh["n_never_active"], sh["n_si0"], sh["n_counted"]) == (8, 1, 2, 5)
+    assert sh["specific"] == pytest.approx(3 / 5) and sh["mixed"] == pytest.approx(2 / 5)
+    # over all active nodes (SI = 0 kept) the class-specific share would be 3/7 < 0.5
+    none = an.selectivity_shares([np.nan, 0])
+    assert none["n_counted"] == 0 and np.isnan(none["mixed"]) and np.isnan(none["specific"])

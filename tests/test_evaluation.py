@@ -48,7 +48,8 @@ def test_layer_names():
 
 def test_best_cells_picks_the_highest_mean_accuracy(toy):
     _, _, _, summary = toy
-    best = ev.best_cells(summary, "toy")
+    best = ev.best_cells(summary, "toy", selection="best")
+    assert (best["reason"] == "best (selection: best)").all()
     assert sorted(best["model"]) == ["dANN-R", "vANN"]
     means = summary.groupby(["model", "cell"])["test_acc"].mean()
     for row in best.itertuples():
@@ -57,6 +58,39 @@ def test_best_cells_picks_the_highest_mean_accuracy(toy):
         assert row.seeds == "0 1"
     assert ev.best_cells(summary, "other").empty
     assert list(ev.best_cells(summary, "toy", models=["vANN"])["model"]) == ["vANN"]
+
+
+def _hand_summary(acc: dict, seeds=(0, 1, 2)) -> pd.DataFrame:
+    """Main-experiment rows: ``acc[(model, D, S)]`` = the mean test accuracy (± 0.001 over seeds)."""
+    rows = []
+    for (m, d, s), a in acc.items():
+        for i, seed in enumerate(seeds):
+            rows.append(dict(experiment="main", dataset="toy", model=m, dendrites=d, somata=s, layers=1,
+                             dropout=0.0, lr=1e-3, sigma=0.0, seed=seed, n_params=100 * d * s,
+                             test_acc=a + 0.001 * (i - 1), test_loss=1 - a, epoch_min_val_loss=2,
+                             diverged=False, cell=f"D{d}_S{s}"))
+    return pd.DataFrame(rows)
+
+
+def test_best_cells_paper_selection_names_the_network_and_why():
+    summary = _hand_summary({
+        ("vANN", 1, 8): 0.80, ("vANN", 2, 8): 0.85,        # vANN's best: 0.85 at D=2, S=8
+        ("dANN-R", 1, 8): 0.84, ("dANN-R", 1, 16): 0.86,   # first above 0.85: D=1, S=16 ...
+        ("dANN-R", 2, 16): 0.90,                           # ... although D=2, S=16 is its best
+        ("dANN-LRF", 1, 8): 0.70, ("dANN-LRF", 2, 8): 0.75,  # never above 0.85
+    })
+    paper = ev.best_cells(summary, "toy").set_index("model")
+    assert (paper.loc["dANN-R", "cell"], paper.loc["dANN-R", "reason"]) == ("D1_S16", "matched vANN")
+    assert (paper.loc["dANN-LRF", "cell"], paper.loc["dANN-LRF", "reason"]) == ("D2_S8", "fell back to best")
+    assert (paper.loc["vANN", "cell"], paper.loc["vANN", "reason"]) == ("D2_S8", "best accuracy (vANN)")
+    assert paper.loc["dANN-R", "seeds"] == "0 1 2" and (paper["selection"] == "paper").all()
+    best = ev.best_cells(summary, "toy", selection="best").set_index("model")
+    assert best.loc["dANN-R", "cell"] == "D2_S16"  # the two rules differ here
+    # one model asked for: vANN's runs are still the reference
+    only = ev.best_cells(summary, "toy", models=["dANN-R"])
+    assert list(only["cell"]) == ["D1_S16"]
+    with pytest.raises(ValueError, match="analysis.selection"):
+        ev.best_cells(summary, "toy", selection="match")
 
 
 def test_best_cells_leaves_diverged_seeds_out(toy):
@@ -154,7 +188,7 @@ def test_run_best_model_analysis_writes_every_table(toy, tmp_path, monkeypatch):
     ev.run_best_model_analysis(summary, "toy.pt", "toy", "dANN-R", weights, outs, **TSNE)
     for t, p in outs.items():
         assert len(pd.read_csv(p)) > 0, t
-    with pytest.raises(FileNotFoundError, match="best vANN"):  # its weights are not among the inputs
+    with pytest.raises(FileNotFoundError, match="selected vANN"):  # its weights are not among the inputs
         ev.run_best_model_analysis(summary, "toy.pt", "toy", "vANN", weights, outs, **TSNE)
 
 

@@ -72,6 +72,26 @@ def test_fig5_writes_png_and_pdf(tmp_path):
     _nonempty(*out)
 
 
+def test_selectivity_histogram_leaves_out_si_0_and_never_active():
+    from dendritic.plots.nodes import selectivity_histogram
+
+    si = [np.nan, np.nan, 0, 0, 0, 1, 1, 1, 2, 10]  # 2 never active, 3 active on no class
+    classes, frac, shares = selectivity_histogram(si, 10)
+    assert list(classes) == list(range(1, 11))  # no SI = 0 bin
+    assert frac[0] == pytest.approx(3 / 5) and frac[1] == pytest.approx(1 / 5) and frac[9] == pytest.approx(1 / 5)
+    assert frac.sum() == pytest.approx(1.0)
+    assert (shares["n_never_active"], shares["n_si0"], shares["n_counted"]) == (2, 3, 5)
+    assert shares["specific"] == pytest.approx(0.6) and shares["mixed"] == pytest.approx(0.4)
+
+
+def test_fig5_row_label_names_the_network_and_why(tmp_path):
+    from dendritic.plots import nodes
+
+    best = _best().assign(reason=["matched vANN", "best accuracy (vANN)", "fell back to best"])
+    assert nodes._row_label(best, "dANN-R").endswith("(matched vANN)")
+    assert "D=2, S=8" in nodes._row_label(best, "dANN-R")
+
+
 def test_fig5_deeper_networks_and_files_as_input(tmp_path):
     wstats, hists = _weights(("dendrites", "somata", "dendrites_2", "somata_2", "output"))
     paths = {}

@@ -162,6 +162,9 @@ def test_fig3(summary, tmp_path, monkeypatch):
     best = tables["best_acc"]
     row = best[(best["model"] == "vANN") & (best["dataset"] == "fmnist")]
     assert row["test_acc_mean"].item() > 0.5  # the diverged run (acc 0.1) did not enter the mean
+    # both efficiencies on the best-accuracy rows: the loss bar is at the same configuration
+    assert set(best.columns) >= {"acc_eff_mean", "acc_eff_std", "loss_eff_mean", "loss_eff_std"}
+    assert len(best) == best[["dataset", "model"]].drop_duplicates().shape[0]
     m = tables["match_acc"]
     assert set(m["dataset"]) == {"fmnist", "mnist"}
     # vANN is the reference; the dANNs in the synthetic data all beat it
@@ -188,6 +191,24 @@ def test_fig4(summary, tmp_path):
     # dANN-LRF is better than vANN-LRF in the synthetic data: positive accuracy-efficiency gain
     lrf = d[(d["sampling"] == "LRF") & (d["metric"] == "test_acc")]
     assert (lrf["delta"] > 0).all()
+    assert (d["n"] == 2).all() and d["sd"].notna().all()  # paired trials, 1 SD
+
+
+def test_fig4_delta_is_trial_by_trial_on_best_accuracy_rows():
+    df = make_summary(experiments=("main",), datasets=("fmnist",), seeds=(0, 1, 2),
+                      models=["dANN-LRF", "vANN-LRF"], dendrites=(1, 2), somata=(32,), diverged=False)
+    d = eff.efficiency_deltas(df, [("LRF", "dANN-LRF", "vANN-LRF")])
+    from dendritic import analysis as an
+
+    e = an.efficiency(an.best_accuracy_runs(df))
+    a = e[e["model"] == "dANN-LRF"].set_index("seed")
+    b = e[e["model"] == "vANN-LRF"].set_index("seed")
+    for metric, col in (("test_acc", "acc_eff"), ("test_loss", "loss_eff")):
+        diff = a[col] - b[col]
+        r = d[d["metric"] == metric].iloc[0]
+        assert r["delta"] == pytest.approx(diff.mean()) and r["sd"] == pytest.approx(diff.std(ddof=1))
+    # f normalised over these 6 rows only: the smallest f among them is exactly 1
+    assert e["f_norm"].min() == pytest.approx(1.0)
 
 
 def test_fig4_needs_a_pair(tmp_path):
@@ -196,13 +217,57 @@ def test_fig4_needs_a_pair(tmp_path):
         eff.plot_fig4(df, outputs(tmp_path, "fig4"))
 
 
-def test_fig7_with_examples(summary, tmp_path):
+def test_fig7_with_examples(summary, tmp_path, monkeypatch):
+    notes = spy_texts(monkeypatch)
     paths = outputs(tmp_path, "fig7")
     tables = eff.plot_fig7(summary, paths, prepared=synthetic_prepared_file(tmp_path))
     check_written(paths)
     n = tables["noise"]
     assert sorted(n["sigma"].unique()) == [0.0, 0.5, 1.0]  # σ = 0 from the main experiment
-    assert set(tables["sequential"]["model"]) == {"dANN-R", "dANN-LRF", "pdANN", "vANN"}
+    # the paper's Fig. 7 models only (pdANN is run, but the paper does not compare it)
+    assert set(tables["sequential"]["model"]) == {"dANN-R", "dANN-LRF", "vANN"}
+    hidden = [n for n in notes if n.startswith("Run but not shown")]
+    assert len(hidden) == 1 and hidden[0].endswith("): pdANN.")
+    # one network per model at every σ: the one selected from the clean main runs
+    sel = tables["selected"].set_index("model")
+    for m, g in n.groupby("model"):
+        assert len(g) == 3
+        assert (g["dendrites"] == sel.loc[m, "dendrites"]).all() and (g["somata"] == sel.loc[m, "somata"]).all()
+
+
+def test_fig7_uses_the_clean_selection_not_a_new_best(tmp_path):
+    """A noise/sequential network that is better than the selected one is never picked."""
+    df = make_summary(experiments=("main", "noise", "sequential"), datasets=("fmnist",), seeds=(0, 1, 2),
+                      models=["dANN-LRF", "vANN"], dendrites=(1, 2, 4), somata=(32, 64))
+    big = (df["model"] == "dANN-LRF") & (df["dendrites"] == 4) & (df["somata"] == 64)
+    df.loc[big & df["experiment"].isin(["noise", "sequential"]), "test_acc"] = 0.99
+    tables = eff.plot_fig7(df, outputs(tmp_path, "fig7"))
+    sel = tables["selected"].set_index("model")
+    # dANN-LRF beats vANN's best at its smallest network in the synthetic data: that is its network
+    assert (sel.loc["dANN-LRF", "dendrites"], sel.loc["dANN-LRF", "somata"]) == (1, 32)
+    assert sel.loc["dANN-LRF", "reason"] == "matched vANN"
+    for key in ("noise", "sequential"):
+        t = tables[key]
+        lrf = t[t["model"] == "dANN-LRF"]
+        assert (lrf["dendrites"] == 1).all() and (lrf["test_acc_mean"] < 0.99).all(), key
+    best = eff.plot_fig7(df, outputs(tmp_path, "fig7b"), selection="best")["noise"]
+    assert (best.loc[best["model"] == "dANN-LRF", "dendrites"] == 4).all()
+
+
+def test_fig7_missing_selected_cells_are_named(tmp_path, monkeypatch):
+    notes = spy_texts(monkeypatch)
+    df = make_summary(experiments=("main", "noise"), datasets=("fmnist",), seeds=(0, 1),
+                      models=["dANN-LRF", "vANN"], dendrites=(1, 4), somata=(32, 64), diverged=False)
+    # the noise experiment ran at D=4, S=64 only; dANN-LRF's selected network is D=1, S=32
+    df = df[(df["experiment"] == "main") | ((df["dendrites"] == 4) & (df["somata"] == 64))]
+    tables = eff.plot_fig7(df, outputs(tmp_path, "fig7"))
+    check_written(outputs(tmp_path, "fig7"))
+    miss = tables["missing_noise"]
+    assert set(miss["model"]) == {"dANN-LRF"} and sorted(miss["sigma"]) == [0.5, 1.0]
+    assert any("dANN-LRF D=1, S=32 (σ 0.5, 1)" in n and "experiments.noise" in n for n in notes)
+    n = tables["noise"]
+    assert list(n.loc[n["model"] == "dANN-LRF", "sigma"]) == [0.0]  # its clean runs only
+    assert sorted(n.loc[n["model"] == "vANN", "sigma"]) == [0.0, 0.5, 1.0]
 
 
 def test_noisy_examples_follow_training_recipe(tmp_path):

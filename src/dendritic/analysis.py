@@ -2,7 +2,7 @@
 
 Everything here is a pure function of pandas DataFrames (rows of ``results/summary.csv``, see
 ``docs/ARCHITECTURE.md``) or of numpy / torch arrays; nothing reads or writes files. The definitions
-follow ``/work/shared/spec/paper.md`` §4 ("Analyses"); each function's docstring quotes the one it
+follow the paper's Methods, "Analyses" (cited below as "paper §4"); each function's docstring quotes the one it
 implements and says exactly what is computed where the paper leaves room.
 
 Groups of functions
@@ -10,6 +10,12 @@ Groups of functions
 * Over trials: :func:`aggregate_seeds` (mean, std, 95 % t-interval; diverged runs counted, never
   averaged), :func:`best_models`, :func:`match_vann` ("parameters needed to match vANN"),
   :func:`efficiency` (accuracy / loss efficiency scores).
+* The networks of the later analyses: :func:`select_networks` (one per model, fixed from the clean
+  main experiment: the paper's match-vANN rule or, as an option, each model's best), looked up in
+  another experiment's runs with :func:`lookup_selected` / :func:`missing_cells`.
+* The rows each efficiency panel plots: :func:`best_accuracy_runs`, :func:`best_efficiency`
+  (Figs 3, 4), :func:`noise_runs` and :func:`sequential_runs` (Fig. 7, Table 2), each summarised by
+  :func:`efficiency_table` (f normalised over exactly those rows).
 * Per hidden node, on the test set: :func:`activation_counts` (the matrix HM), :func:`node_entropy`,
   :func:`sparsity`, :func:`selectivity_index`, and :func:`node_statistics` (all of them in one table).
 * Weights: :func:`weight_stats` (non-zero / in-mask weights of one layer), :func:`weight_stats_frame`.
@@ -42,6 +48,17 @@ __all__ = [
     "best_models",
     "match_vann",
     "efficiency",
+    "SELECTIONS",
+    "PAPER_COMPARED",
+    "select_networks",
+    "lookup_selected",
+    "missing_cells",
+    "efficiency_table",
+    "best_accuracy_runs",
+    "best_efficiency",
+    "noise_runs",
+    "sequential_runs",
+    "selectivity_shares",
     "activation_counts",
     "active_nodes",
     "node_entropy",
@@ -373,8 +390,11 @@ def efficiency(df: pd.DataFrame, by: Sequence[str] = ("experiment", "dataset")) 
     """Accuracy and loss efficiency scores of each run (one row of ``summary.csv`` each).
 
     Paper §4: "Efficiency scores (per dataset): f = log10(params × (epoch_of_min_val_loss + 1)),
-    normalised by the minimum f over all rows of that dataset; accuracy efficiency = (acc/100)/f;
-    loss efficiency = loss × f."
+    normalised by the minimum f over the rows being plotted (the best-configuration rows, all
+    trials, of the models in that panel); accuracy efficiency = (acc/100)/f; loss efficiency =
+    loss × f, both computed on the best-accuracy rows." The minimum is over the rows passed in, so
+    pass exactly the plotted rows (:func:`best_accuracy_runs`, :func:`noise_runs`,
+    :func:`efficiency_table`).
 
     Exactly what is computed, per row i, with the minimum taken within the row's group ``by``::
 
@@ -388,11 +408,10 @@ def efficiency(df: pd.DataFrame, by: Sequence[str] = ("experiment", "dataset")) 
     epoch with the lowest validation loss (``argmin`` over the per-epoch values, as in the authors'
     code), so ``epoch_min_val_loss + 1`` is the number of epochs trained up to the best one.
 
-    Grouping: "per dataset" is implemented as per (``experiment``, ``dataset``) by default, because
-    ``summary.csv`` holds every experiment and the paper normalises each figure's runs among
-    themselves (mixing e.g. early-stopping runs into the main experiment's minimum would change
-    every score). Pass ``by=("dataset",)`` for the literal reading over all rows given; in every case
-    the minimum is over the rows *passed in*, so filter the frame first to choose the comparison set.
+    Grouping: "per dataset" is implemented as per (``experiment``, ``dataset``) by default, so that
+    rows of two experiments passed together never share a minimum. Pass ``by=("dataset",)`` for
+    the literal reading over all rows given; in every case the minimum is over the rows *passed
+    in*, so filter the frame first to the comparison set.
     Diverged runs get NaN scores and do not enter the minimum; rows with a missing
     ``epoch_min_val_loss`` or ``n_params`` get NaN.
 
@@ -422,6 +441,224 @@ def efficiency(df: pd.DataFrame, by: Sequence[str] = ("experiment", "dataset")) 
     out["acc_eff"] = out["test_acc"].astype(float) / out["f_norm"]
     out["loss_eff"] = out["test_loss"].astype(float) * out["f_norm"]
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# the network each later analysis uses, and the rows each efficiency panel plots
+# --------------------------------------------------------------------------------------------------
+#: Values of the config key ``analysis.selection``: the paper's rule, or each model's most accurate
+#: network (the choice this pipeline made before; kept as a documented option).
+SELECTIONS: tuple[str, ...] = ("paper", "best")
+
+#: Why :func:`select_networks` chose a network (its column ``reason``).
+REASON_MATCHED = "matched vANN"
+REASON_FALLBACK = "fell back to best"
+REASON_REFERENCE = "best accuracy (vANN)"
+REASON_BEST = "best (selection: best)"
+
+#: The models the paper compares on its selected networks: Fig. 5, the Fig. 7 noise and sequential
+#: panels and Table 2 (paper Fig. 7b; spec §4-5).
+PAPER_COMPARED: tuple[str, ...] = ("dANN-R", "dANN-LRF", "dANN-GRF", "vANN")
+
+#: Columns that fix a network's architecture: what a selected network is looked up by in the runs
+#: of another experiment (σ, lr and the experiment itself are that experiment's own).
+NETWORK_COLS: tuple[str, ...] = ("dataset", "model", "dendrites", "somata", "layers")
+
+_SELECTED_EXTRA = ["selection", "reason", "match_status", "note", "ref_test_acc", "ref_dendrites",
+                   "ref_somata", "ref_n_params"]
+
+
+def select_networks(
+    summary: pd.DataFrame,
+    dataset: str,
+    selection: str = "paper",
+    experiment: str = "main",
+    models: Sequence[str] | None = None,
+    reference: str = "vANN",
+) -> pd.DataFrame:
+    """The one network per model that every later analysis uses, fixed from the clean main
+    experiment.
+
+    Paper §4 ("The network each later analysis uses", the authors' ``find_best_models(...,
+    compare=True)``): for each dendritic model its *match-vANN* configuration (the first, D
+    ascending then S ascending, whose mean test accuracy over trials exceeds vANN's best mean
+    accuracy; :func:`match_vann`), for vANN its best-accuracy configuration; a model that never
+    matches falls back to its best-accuracy configuration. Table 2, the Fig. 7 noise and sequential
+    panels, Fig. 5 and Fig. 6 all use these networks; none of them picks a new best among its own
+    runs, which would select on the test set.
+
+    ``summary``: rows of ``summary.csv`` (one per run); only ``experiment`` runs on ``dataset``
+    are used, averaged over seeds by :func:`aggregate_seeds` (diverged runs left out). The
+    reference for the match is always computed from every ``reference`` run, also when ``models``
+    leaves the reference out of the answer.
+
+    ``selection``: ``"paper"`` (the rule above) or ``"best"`` (every model's best-accuracy
+    configuration; config key ``analysis.selection``).
+
+    Returns one row per model (per configuration family of :func:`best_models`): the aggregated
+    columns of its selected configuration (keys, ``n_params``, ``n``, ``n_diverged``, means, SDs
+    and CIs) plus ``selection``; ``reason`` - ``"matched vANN"``, ``"fell back to best"``,
+    ``"best accuracy (vANN)"`` or ``"best (selection: best)"``; ``match_status`` (the
+    :func:`match_vann` status of the model, whatever the selection); ``note`` (one readable
+    sentence); ``ref_test_acc``, ``ref_dendrites``, ``ref_somata``, ``ref_n_params`` (vANN's best
+    mean accuracy and where it is). Empty (with these columns) when there are no such runs.
+    """
+    if selection not in SELECTIONS:
+        raise ValueError(
+            f"unknown network selection {selection!r}: config key analysis.selection must be one of "
+            f"{list(SELECTIONS)} ('paper': the match-vANN networks of the paper, 'best': each model's "
+            "most accurate network)"
+        )
+    runs = summary
+    if "experiment" in runs.columns:
+        runs = runs[runs["experiment"] == experiment]
+    runs = runs[runs["dataset"] == dataset]
+    if runs.empty:
+        return pd.DataFrame(columns=list(_present(summary, CONFIG_COLS)) + ["n_params", "n"] + _SELECTED_EXTRA)
+    agg = aggregate_seeds(runs)
+    fam = _families(agg, None)
+    best = best_models(agg, "test_acc")
+    mv = match_vann(agg, "test_acc", reference=reference)
+    ref = mv[fam + ["status", "ref_value", "ref_dendrites", "ref_somata", "ref_n_params"]].rename(
+        columns={"status": "match_status", "ref_value": "ref_test_acc"})
+    if selection == "best":
+        out = best.assign(reason=REASON_BEST)
+    else:
+        hit = mv.loc[mv["status"] == "matched", fam + ["dendrites", "somata"]].astype(
+            {"dendrites": "int64", "somata": "int64"})
+        matched = agg.merge(hit, on=fam + ["dendrites", "somata"], how="inner").assign(reason=REASON_MATCHED)
+        rest = best.merge(hit[fam], on=fam, how="left", indicator=True)
+        rest = rest[rest["_merge"] == "left_only"].drop(columns="_merge")
+        rest["reason"] = np.where(rest["model"] == reference, REASON_REFERENCE, REASON_FALLBACK)
+        out = pd.concat([matched, rest], ignore_index=True)
+    out = out.merge(ref, on=fam, how="left")
+    out["selection"] = selection
+    out["note"] = [_selection_note(r, reference) for r in out.to_dict("records")]
+    if models is not None:
+        out = out[out["model"].isin(list(models))]
+    cols = [c for c in best.columns if c in out.columns] + _SELECTED_EXTRA
+    return out.sort_values(fam, kind="mergesort")[cols].reset_index(drop=True)
+
+
+def _selection_note(r: Mapping[str, Any], reference: str) -> str:
+    """One sentence on why the network of row ``r`` of :func:`select_networks` was chosen."""
+    ref = (f"{reference}'s best mean accuracy {100 * r['ref_test_acc']:.2f}% (D={r['ref_dendrites']}, "
+           f"S={r['ref_somata']})" if pd.notna(r.get("ref_test_acc")) else "")
+    reason = r["reason"]
+    if reason == REASON_MATCHED:
+        return f"first configuration (D ascending, then S) above {ref}"
+    if reason == REASON_REFERENCE:
+        return f"{reference}'s own best-accuracy configuration, the reference of the match"
+    if reason == REASON_FALLBACK:
+        if r.get("match_status") == "no reference":
+            return f"no {reference} runs to match: the model's best-accuracy configuration"
+        return f"no configuration beats {ref}: the model's best-accuracy configuration"
+    return "highest mean test accuracy over seeds (analysis.selection: best)"
+
+
+def lookup_selected(runs: pd.DataFrame, selected: pd.DataFrame,
+                    on: Sequence[str] = NETWORK_COLS) -> pd.DataFrame:
+    """The rows of ``runs`` (e.g. the noise or sequential experiment's) at the networks in
+    ``selected`` (:func:`select_networks`), matched on the architecture columns ``on`` that both
+    frames have; the selection's ``selection`` and ``reason`` columns are added. No new best is
+    chosen here: every run of a selected network is kept, at every σ."""
+    keys = [c for c in on if c in runs.columns and c in selected.columns]
+    tag = selected[keys + [c for c in ("selection", "reason") if c in selected.columns]].copy()
+    for c in ("dendrites", "somata", "layers"):
+        if c in keys:
+            tag[c] = tag[c].astype("int64")
+    return runs.merge(tag, on=keys, how="inner")
+
+
+def missing_cells(runs: pd.DataFrame, selected: pd.DataFrame, level_col: str | None = None,
+                  levels: Sequence[Any] | None = None, on: Sequence[str] = NETWORK_COLS) -> pd.DataFrame:
+    """The selected networks (times each of ``levels`` of ``level_col``, e.g. every σ) for which
+    ``runs`` has no finished, non-diverged run with a finite test loss. Columns: ``on`` (those
+    present in ``selected``) and ``level_col``; empty when nothing is missing."""
+    keys = [c for c in on if c in selected.columns]
+    want = selected[keys].drop_duplicates()
+    if level_col is not None:
+        want = want.merge(pd.DataFrame({level_col: list(levels or [])}), how="cross")
+        keys = keys + [level_col]
+    ok = runs.loc[~_diverged_mask(runs) & np.isfinite(runs["test_loss"].astype(float))] if len(runs) else runs
+    have = ok[[k for k in keys if k in ok.columns]].drop_duplicates() if len(ok) else pd.DataFrame(columns=keys)
+    for c in ("dendrites", "somata", "layers"):
+        if c in keys:
+            want[c] = want[c].astype("int64")
+            have[c] = have[c].astype("int64")
+    if level_col is not None:
+        want[level_col] = want[level_col].astype(float)
+        have[level_col] = have[level_col].astype(float)
+    out = want.merge(have, on=keys, how="left", indicator=True)
+    return out[out["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+
+
+def efficiency_table(runs: pd.DataFrame, norm_by: Sequence[str] = ("experiment", "dataset")) -> pd.DataFrame:
+    """Per configuration of ``runs``: mean, SD and 95 % CI over seeds of the test accuracy, the
+    test loss and both efficiency scores, with f normalised by its minimum over exactly the rows
+    passed in (within ``norm_by``).
+
+    Paper §4: f is "normalised by the minimum f over the rows being plotted (the best-configuration
+    rows, all trials, of the models in that panel)": pass those rows, e.g.
+    :func:`best_accuracy_runs` of the panel's models (Figs 3, 4) or :func:`noise_runs` (Fig. 7).
+    Error bars in the paper's Figs 3, 4 and 7 are 1 SD over trials: the ``*_std`` columns.
+    """
+    eff = efficiency(runs, by=[c for c in norm_by if c in runs.columns])
+    return aggregate_seeds(eff, metrics=("test_acc", "test_loss", "acc_eff", "loss_eff"))
+
+
+def best_accuracy_runs(runs: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every run (all trials) of each family's best-accuracy configuration (:func:`best_models`
+    with ``metric='test_acc'``): the rows both efficiency scores are computed on (paper §4:
+    "both computed on the best-accuracy rows")."""
+    if runs.empty:
+        return runs
+    best = best_models(aggregate_seeds(runs), "test_acc", by=by)
+    keys = [c for c in _present(runs, CONFIG_COLS) if c in best.columns]
+    tag = best[keys].copy()
+    for c in ("dendrites", "somata", "layers"):
+        if c in keys:
+            tag[c] = tag[c].astype("int64")
+    return runs.merge(tag, on=keys, how="inner")
+
+
+def best_efficiency(runs: pd.DataFrame, models: Sequence[str] | None = None) -> pd.DataFrame:
+    """Figs 3c-d and 4c-d: the accuracy and loss efficiency of each model's best-accuracy
+    configuration, f normalised per (experiment, dataset) over the best-accuracy rows of
+    ``models`` only (the models of the panel). One row per (dataset, model) configuration, as
+    :func:`efficiency_table`."""
+    if models is not None:
+        runs = runs[runs["model"].isin(list(models))]
+    return efficiency_table(best_accuracy_runs(runs))
+
+
+def _experiment_runs(summary: pd.DataFrame, experiment: str, dataset: str,
+                     models: Sequence[str] | None) -> pd.DataFrame:
+    sel = summary[(summary["experiment"] == experiment) & (summary["dataset"] == dataset)]
+    return sel[sel["model"].isin(list(models))] if models is not None else sel
+
+
+def noise_runs(summary: pd.DataFrame, dataset: str, selected: pd.DataFrame,
+               models: Sequence[str] | None = PAPER_COMPARED) -> pd.DataFrame:
+    """Fig. 7b's rows: the noise experiment's runs of the selected networks (:func:`select_networks`)
+    at every σ, plus the main experiment's runs of the same networks as σ = 0 (labelled
+    ``experiment = "noise"``), for ``models`` (default: the four the paper compares). Empty when
+    the summary has no noise runs on ``dataset``."""
+    noise = _experiment_runs(summary, "noise", dataset, models)
+    if noise.empty:
+        return noise
+    clean = _experiment_runs(summary, "main", dataset, models).assign(experiment="noise", sigma=0.0)
+    sel = selected if models is None else selected[selected["model"].isin(list(models))]
+    return lookup_selected(pd.concat([noise, clean], ignore_index=True), sel)
+
+
+def sequential_runs(summary: pd.DataFrame, dataset: str, selected: pd.DataFrame,
+                    models: Sequence[str] | None = PAPER_COMPARED) -> pd.DataFrame:
+    """Table 2's and Fig. 7's sequential rows: the sequential experiment's runs of the selected
+    networks (:func:`select_networks`) of ``models`` (``None``: every model run)."""
+    seq = _experiment_runs(summary, "sequential", dataset, models)
+    sel = selected if models is None else selected[selected["model"].isin(list(models))]
+    return lookup_selected(seq, sel) if len(seq) else seq
 
 
 # --------------------------------------------------------------------------------------------------
@@ -511,6 +748,31 @@ def selectivity_index(hm: np.ndarray, class_counts: Any, threshold: float = 0.4)
     si = above.sum(axis=0).astype(float)
     si[~active_nodes(hm)] = np.nan
     return si
+
+
+def selectivity_shares(selectivity: Any) -> dict[str, Any]:
+    """Shares of class-specific and mixed-selective nodes, over the nodes with SI ≥ 1.
+
+    Paper §4 "Selectivity index": "Histograms and shares use nodes with SI ≥ 1 (never-active nodes
+    and active nodes above the threshold for no class are left out)" (the authors keep
+    ``SI > 0``). ``selectivity``: values of :func:`selectivity_index` (NaN = never active).
+
+    Returns ``n_nodes`` (all), ``n_never_active`` (NaN), ``n_si0`` (active, SI = 0), ``n_counted``
+    (SI ≥ 1), ``specific`` (share of the counted nodes with SI = 1) and ``mixed`` (share with
+    SI ≥ 2); both shares are NaN when no node is counted.
+    """
+    si = np.asarray(_to_numpy(selectivity), dtype=float).ravel()
+    never = ~np.isfinite(si)
+    counted = si[~never & (si >= 1)]
+    n = int(counted.size)
+    return dict(
+        n_nodes=int(si.size),
+        n_never_active=int(never.sum()),
+        n_si0=int(np.sum(si[~never] == 0)),
+        n_counted=n,
+        specific=float(np.mean(counted == 1)) if n else float("nan"),
+        mixed=float(np.mean(counted >= 2)) if n else float("nan"),
+    )
 
 
 def node_statistics(

@@ -257,14 +257,15 @@ def expand_cells(config: dict[str, Any]) -> list[Cell]:
 
 
 def selected_cells(config: dict[str, Any], name: str, dataset: str,
-                   networks: dict[str, tuple[int, int]]) -> list[Cell]:
+                   networks: dict[str, Any]) -> list[Cell]:
     """The cells of a ``networks: selected`` experiment on ``dataset``, given each model's selected
-    network ``{model: (D, S)}`` from the main experiment."""
+    network(s) from the main experiment: ``{model: (D, S)}`` or ``{model: [(D, S), ...]}``."""
     exp = (config.get("experiments") or {})[name]
     cells: list[Cell] = []
     for model in exp["models"]:
         if model not in networks:
             raise ConfigError(f"no selected network for {model} on {dataset} (experiments.{name})")
-        d, s = networks[model]
-        cells += experiment_cells(config, name, dataset, model, int(d), int(s))
+        nets = networks[model]
+        for d, s in [nets] if isinstance(nets, tuple) else nets:
+            cells += experiment_cells(config, name, dataset, model, int(d), int(s))
     return cells

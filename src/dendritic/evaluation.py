@@ -15,8 +15,10 @@ Layer names
 
 Best-model analyses (:func:`analyse_best_models`, one model at a time with :func:`analyse_model`)
 --------------------------------------------------------------------------------------------
-For each model, the configuration with the highest mean test accuracy over seeds in the main
-experiment (:func:`best_cells`) is analysed on the whole test set:
+For each model, the network that the paper analyses, fixed from the main experiment
+(:func:`best_cells`, i.e. :func:`analysis.select_networks`: by default the first configuration
+that beats vANN's best mean accuracy, vANN's own best; ``analysis.selection: best`` takes every
+model's most accurate one), is analysed on the whole test set:
 
 * node statistics of every hidden layer for **every** non-diverged seed (cheap: one forward pass);
 * weight statistics for every seed; weight histograms of the first seed (the one the figure shows);
@@ -101,25 +103,29 @@ def weight_layer_names(L: int = 1) -> list[str]:
     return hidden_layer_names(L) + ["output"]
 
 
-def best_cells(summary: pd.DataFrame, dataset: str, experiment: str = "main",
-               metric: str = "test_acc", models: Sequence[str] | None = None) -> pd.DataFrame:
-    """The best configuration of each model on ``dataset`` (paper §4 "Best models").
+def best_cells(summary: pd.DataFrame, dataset: str, selection: str = "paper",
+               models: Sequence[str] | None = None, experiment: str = "main") -> pd.DataFrame:
+    """The network of each model that the analyses of Fig. 5 and Fig. 6 use, on ``dataset``.
 
-    Runs of ``experiment`` on ``dataset`` are averaged over seeds (:func:`analysis.aggregate_seeds`,
-    diverged runs left out) and :func:`analysis.best_models` picks, per model, the highest mean
-    test accuracy (``metric='test_loss'``: the lowest mean loss). Returns one row per model with
-    ``dataset, model, dendrites, somata, layers, cell, n_params, n, test_acc_mean, test_acc_ci95,
-    test_loss_mean, test_loss_ci95`` and ``seeds`` (the non-diverged seeds, ascending, as a
-    space-separated string). Empty when there are no such runs.
+    The choice is :func:`analysis.select_networks` (paper §4, "The network each later analysis
+    uses"), the one function that the figures and the verdict call too: with ``selection='paper'``
+    each dendritic model's first configuration above vANN's best mean test accuracy ("matched
+    vANN"; a model that never matches "fell back to best"), vANN's best-accuracy configuration;
+    with ``selection='best'`` each model's most accurate configuration. The reference is always
+    vANN's runs in ``summary``, also when ``models`` leaves vANN out.
+
+    Returns one row per model with ``dataset, model, dendrites, somata, layers, cell, n_params, n,
+    test_acc_mean, test_acc_ci95, test_loss_mean, test_loss_ci95, seeds`` (the non-diverged seeds,
+    ascending, as a space-separated string), ``selection``, ``reason`` (why this network) and
+    ``note`` (the same in a sentence). Empty when there are no such runs.
     """
-    df = summary[(summary["experiment"] == experiment) & (summary["dataset"] == dataset)]
-    if models is not None:
-        df = df[df["model"].isin(list(models))]
     cols = ["dataset", "model", "dendrites", "somata", "layers", "cell", "n_params", "n",
-            "test_acc_mean", "test_acc_ci95", "test_loss_mean", "test_loss_ci95", "seeds"]
-    if df.empty:
+            "test_acc_mean", "test_acc_ci95", "test_loss_mean", "test_loss_ci95", "seeds",
+            "selection", "reason", "note"]
+    df = summary[(summary["experiment"] == experiment) & (summary["dataset"] == dataset)]
+    best = an.select_networks(df, dataset, selection, experiment=experiment, models=models)
+    if best.empty:
         return pd.DataFrame(columns=cols)
-    best = an.best_models(an.aggregate_seeds(df), metric)
     if "layers" not in best:
         best["layers"] = 1
     ok = df[~an._diverged_mask(df)]
@@ -298,13 +304,14 @@ def analyse_model(best: Mapping[str, Any], weights_path: str | Path, prepared,
 
 def analyse_best_models(summary: pd.DataFrame, dataset: str, prepared,
                         weights: Mapping[str, str | Path] | str | Path = "results/runs",
-                        models: Sequence[str] | None = None, **kwargs: Any
-                        ) -> dict[str, pd.DataFrame]:
-    """:func:`analyse_model` for the best configuration of every model of the main experiment on
-    ``dataset``, concatenated. ``weights`` maps ``"{model}/{cell}"`` to a weights.pt, or is the
-    runs root (``{root}/main/{dataset}/{model}/{cell}/weights.pt``). Keyword arguments go to
+                        models: Sequence[str] | None = None, selection: str = "paper",
+                        **kwargs: Any) -> dict[str, pd.DataFrame]:
+    """:func:`analyse_model` for the selected network (:func:`best_cells` with ``selection``) of
+    every model of the main experiment on ``dataset``, concatenated. ``weights`` maps
+    ``"{model}/{cell}"`` to a weights.pt, or is the runs root
+    (``{root}/main/{dataset}/{model}/{cell}/weights.pt``). Keyword arguments go to
     :func:`analyse_model`."""
-    best = best_cells(summary, dataset, models=models)
+    best = best_cells(summary, dataset, selection, models=models)
     tables: dict[str, list[pd.DataFrame]] = {k: [] for k in ANALYSIS_TABLES}
     for row in best.to_dict("records"):
         if isinstance(weights, Mapping):
@@ -420,18 +427,19 @@ def _set_threads(threads: int | None) -> None:
 
 def run_best_model_analysis(summary_path: str | Path, data_path: str | Path, dataset: str, model: str,
                             weights_paths: Sequence[str | Path], out_paths: Mapping[str, str | Path],
-                            device: str = "cpu", threads: int | None = None,
+                            device: str = "cpu", threads: int | None = None, selection: str = "paper",
                             **kwargs: Any) -> dict[str, pd.DataFrame]:
-    """One Snakemake job: pick ``model``'s best main-experiment configuration on ``dataset`` from
-    ``results/summary.csv``, find its weights among ``weights_paths`` (``…/{model}/{cell}/weights.pt``),
-    analyse it (:func:`analyse_model`, keyword arguments passed on) and write each table of
-    :data:`ANALYSIS_TABLES` to ``out_paths[name]``. A model without any non-diverged run gets
-    empty tables."""
+    """One Snakemake job: select ``model``'s network on ``dataset`` from ``results/summary.csv``
+    (:func:`best_cells` with ``selection``, config key ``analysis.selection``; the match-vANN rule
+    reads vANN's runs from the same summary), find its weights among ``weights_paths``
+    (``…/{model}/{cell}/weights.pt``), analyse it (:func:`analyse_model`, keyword arguments passed
+    on) and write each table of :data:`ANALYSIS_TABLES` to ``out_paths[name]``. A model without
+    any non-diverged run gets empty tables."""
     from dendritic.datasets import load_prepared
     from dendritic.summary import load_summary
 
     _set_threads(threads)
-    best = best_cells(load_summary(summary_path), dataset, models=[model])
+    best = best_cells(load_summary(summary_path), dataset, selection, models=[model])
     if best.empty or not best.iloc[0]["seeds"]:
         log.warning("no finished, non-diverged main run of %s on %s: empty analysis tables", model, dataset)
         tables = {k: pd.DataFrame(columns=ID_COLS) for k in ANALYSIS_TABLES}
@@ -440,10 +448,11 @@ def run_best_model_analysis(summary_path: str | Path, data_path: str | Path, dat
         suffix = f"/{model}/{row['cell']}/weights.pt"
         matches = [p for p in map(str, weights_paths) if p.replace("\\", "/").endswith(suffix)]
         if not matches:
-            raise FileNotFoundError(f"weights of the best {model} configuration ({row['cell']}) are "
-                                    f"not among the {len(weights_paths)} given weights.pt files")
-        log.info("%s on %s: best configuration %s (mean test acc %.4f over %d seeds)", model, dataset,
-                 row["cell"], row["test_acc_mean"], row["n"])
+            raise FileNotFoundError(f"weights of the selected {model} configuration ({row['cell']}, "
+                                    f"{row['reason']}) are not among the {len(weights_paths)} given "
+                                    "weights.pt files")
+        log.info("%s on %s: selected configuration %s (%s; mean test acc %.4f over %d seeds)", model,
+                 dataset, row["cell"], row["reason"], row["test_acc_mean"], row["n"])
         tables = analyse_model(row, matches[0], load_prepared(data_path), device=device, **kwargs)
     for name, df in tables.items():
         _write_csv(df, out_paths[name])

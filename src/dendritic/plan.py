@@ -90,9 +90,15 @@ def summary_figure_plan(cells, analysis_dataset: str = "fmnist",
     return plan
 
 
-def read_selected_networks(path) -> dict[str, tuple[int, int]]:
-    """``{model: (D, S)}`` from a selection table (``results/selection/{dataset}.csv``)."""
+def read_selected_networks(path) -> dict[str, list[tuple[int, int]]]:
+    """``{model: [(D, S), ...]}`` from a selection table (``results/selection/{dataset}.csv``):
+    each model's selected networks (one per selection rule, without repeats)."""
     import csv
 
+    out: dict[str, list[tuple[int, int]]] = {}
     with open(path, newline="") as fh:
-        return {row["model"]: (int(row["dendrites"]), int(row["somata"])) for row in csv.DictReader(fh)}
+        for row in csv.DictReader(fh):
+            net = (int(row["dendrites"]), int(row["somata"]))
+            if net not in out.setdefault(row["model"], []):
+                out[row["model"]].append(net)
+    return out

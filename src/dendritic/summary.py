@@ -46,31 +46,14 @@ def load_summary(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def selected_networks(summary: pd.DataFrame, dataset: str, selection: str = "paper") -> pd.DataFrame:
-    """Each model's network on ``dataset``, fixed from the clean main experiment (paper §4).
-
-    TEMPORARY: replaced by the analysis module's selection function when the branches merge.
-    """
-    from dendritic.analysis import aggregate_seeds, best_models, match_vann
-
-    main = summary[(summary["experiment"] == "main") & (summary["dataset"] == dataset)]
-    agg = aggregate_seeds(main)
-    best = best_models(agg, "test_acc").set_index("model")
-    match = match_vann(agg, "test_acc").set_index("model")
-    rows = []
-    for model in best.index:
-        if selection == "paper" and model in match.index and match.loc[model, "status"] == "matched":
-            d, s, why = match.loc[model, "dendrites"], match.loc[model, "somata"], "matched vANN"
-        else:
-            d, s = best.loc[model, "dendrites"], best.loc[model, "somata"]
-            why = "best accuracy" if model == "vANN" or selection != "paper" else "fell back to best"
-        rows.append(dict(dataset=dataset, model=model, dendrites=int(d), somata=int(s), reason=why))
-    return pd.DataFrame(rows)
-
-
 def write_selected_networks(metrics_files: Iterable[str | Path], out: str | Path, dataset: str,
-                            selection: str = "paper") -> pd.DataFrame:
-    """The selection table of ``dataset`` from the main experiment's finished cells, atomically."""
-    df = selected_networks(collect(metrics_files), dataset, selection)
+                            selections: Iterable[str] = ("paper",)) -> pd.DataFrame:
+    """Each model's selected network on ``dataset`` (:func:`dendritic.analysis.select_networks`)
+    from the main experiment's finished cells, one block of rows per selection rule, atomically."""
+    from dendritic.analysis import select_networks
+
+    runs = collect(metrics_files)
+    df = pd.concat([select_networks(runs, dataset, selection) for selection in dict.fromkeys(selections)],
+                   ignore_index=True)
     runio.write_atomic(out, lambda p: df.to_csv(p, index=False))
     return df

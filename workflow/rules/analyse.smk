@@ -3,8 +3,9 @@
 
 
 # --- The network of each model that the later analyses use (paper §4), fixed from the clean main
-# experiment. A checkpoint: the experiments with `networks: selected` (noise, sequential) train
-# exactly these networks, so their jobs are known only once it has run. ---
+# experiment: the paper's selection, and analysis.selection's when that differs. A checkpoint: the
+# experiments with `networks: selected` (noise, sequential) train exactly these networks, so their
+# jobs are known only once it has run. ---
 
 
 checkpoint select_networks:
@@ -13,7 +14,7 @@ checkpoint select_networks:
     output:
         selection_file("{dataset}"),
     params:
-        selection=config["analysis"].get("selection", "paper"),
+        selections=["paper", config["analysis"]["selection"]],
     conda:
         "../../environment.yml"
     log:
@@ -22,9 +23,10 @@ checkpoint select_networks:
         "../scripts/select_networks.py"
 
 
-# --- Fig. 5, 6: the best model of each family on the analysis dataset (trained weights needed) ---
-# One job per model: it reads summary.csv to find that model's best configuration (highest mean
-# test accuracy) and therefore takes the weights of all its main-experiment cells as input.
+# --- Fig. 5, 6: the selected network of each model on the analysis dataset (trained weights
+# needed) --- One job per model: it reads summary.csv to select that model's network
+# (analysis.selection; the paper's rule compares with vANN's runs in the same summary) and
+# therefore takes the weights of all its main-experiment cells as input.
 
 from dendritic.plan import ANALYSIS_TABLES
 
@@ -40,6 +42,7 @@ rule analyse_best_model:
         **{t: f"results/analysis/{{dataset}}/{{model}}/{t}.csv" for t in ANALYSIS_TABLES},
     params:
         device=config["training"]["device"],
+        selection=config["analysis"]["selection"],
         threshold=config["analysis"]["selectivity_threshold"],
         n_images=config["analysis"]["tsne"]["n_images"],
         perplexity=config["analysis"]["tsne"]["perplexity"],
@@ -82,8 +85,9 @@ if analysis_dataset_cells():
 
 
 # --- Reproduction verdict: the paper's Tables 1-2 next to this run's, each claim of the paper
-# checked with the number that decides it (dendritic.reproduction). Claim (c) reads the node table
-# of the analyses above when the configuration enables them (and a rule produces it). ---
+# checked: reproduced / not reproduced with the number that decides it, or inconclusive with what
+# the run lacks (dendritic.reproduction). Claim (c) reads the node table of the analyses above
+# when the configuration enables them (and a rule produces it). ---
 
 from dendritic.plan import robustness_dataset
 
@@ -111,6 +115,7 @@ rule reproduction:
             "seeds": config["seeds"],
             "training": {"epochs": config["training"]["epochs"]},
             "experiments": config.get("experiments") or {},
+            "analysis": {"selection": config["analysis"]["selection"]},
         },
         dataset=robustness_dataset(PLANNED),
     conda:

@@ -186,6 +186,7 @@ rule fig7:
         pdf=f"{FIGS}/fig7.pdf",
     params:
         dataset=SUMMARY_FIGURES.get("fig7", {}).get("dataset", "fmnist"),
+        selection=config["analysis"]["selection"],
     conda:
         "../../environment.yml"
     log:

@@ -6,4 +6,4 @@ setup_logging(snakemake.log[0])
 data = snakemake.input.get("data")  # the prepared dataset for the example images, when noise ran
 plot_fig7(snakemake.input.summary, [snakemake.output.png, snakemake.output.pdf],
           prepared=data if isinstance(data, str) else (data[0] if data else None),
-          dataset=snakemake.params.dataset)
+          dataset=snakemake.params.dataset, selection=snakemake.params.selection)

@@ -4,4 +4,4 @@ from dendritic.summary import write_selected_networks
 
 setup_logging(snakemake.log[0])
 write_selected_networks(snakemake.input, snakemake.output[0], snakemake.wildcards.dataset,
-                        snakemake.params.selection)
+                        snakemake.params.selections)

@@ -2,21 +2,25 @@
 models, every dataset), Fig. 4 (dANN-X vs vANN-X with the same input sampling) and Fig. 7 (noisy
 inputs and the sequential task).
 
-Everything is computed from ``results/summary.csv`` with :mod:`dendritic.analysis`
-(:func:`~dendritic.analysis.aggregate_seeds`, :func:`~dendritic.analysis.best_models`,
-:func:`~dendritic.analysis.match_vann`, :func:`~dendritic.analysis.efficiency`); Fig. 7's example
-images come from the prepared dataset with the training code's own noise recipe
-(:func:`dendritic.training.run_data`). Diverged runs are left out of every mean and counted in a
-note under each figure.
+Everything is computed from ``results/summary.csv`` with the pure-pandas functions of
+:mod:`dendritic.analysis`, the same ones the verdict (:mod:`dendritic.reproduction`) calls, so a
+figure and the verdict never disagree; Fig. 7's example images come from the prepared dataset with
+the training code's own noise recipe (:func:`dendritic.training.run_data`). Diverged runs are left
+out of every mean and counted in a note under each figure.
 
-Conventions shared with :mod:`dendritic.plots.experiments`:
+Which rows each panel plots (paper §4):
 
-* *best model* of a model family = its configuration with the highest mean test accuracy
-  (accuracy panels) or the lowest mean test loss (loss panels);
-* efficiency scores are computed over all runs of one experiment on one dataset (the default of
-  :func:`~dendritic.analysis.efficiency`), so they compare models within a panel, never across
-  experiments; accuracy efficiency is shown for the best-accuracy configuration, loss efficiency
-  for the best-loss configuration.
+* parameters needed to match vANN: :func:`~dendritic.analysis.match_vann` (first configuration, D
+  ascending then S, above vANN's best mean accuracy / below its lowest mean loss);
+* efficiency (Figs 3, 4): both scores on each model's *best-accuracy* configuration, all trials
+  (:func:`~dendritic.analysis.best_efficiency`), f normalised by its minimum over exactly those
+  rows of the panel's models, per dataset;
+* Fig. 7: one network per model fixed from the clean main experiment
+  (:func:`~dendritic.analysis.select_networks`, config key ``analysis.selection``) and looked up in
+  the noise runs at every σ and in the sequential runs (:func:`~dendritic.analysis.noise_runs`,
+  :func:`~dendritic.analysis.sequential_runs`), never a new best among those runs; f normalised
+  over the plotted rows (the four models of the paper's Fig. 7 × every σ; the sequential rows);
+* error bars: 1 SD over trials, as in the paper's Figs 3, 4 and 7.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import FormatStrFormatter, FuncFormatter, LogLocator, NullFormatter
 
-from dendritic.analysis import aggregate_seeds, best_models, efficiency, match_vann
+from dendritic.analysis import (PAPER_COMPARED, aggregate_seeds, best_accuracy_runs, best_efficiency,
+                                best_models, efficiency, efficiency_table, match_vann, missing_cells,
+                                noise_runs, select_networks, sequential_runs)
 from dendritic.plots import style
 from dendritic.plots.performance import _diverged_note, _errorbar
 from dendritic.plan import (  # noqa: F401  (re-exported for the figure modules)
@@ -83,13 +89,6 @@ def select(df: pd.DataFrame, experiment: str, dataset: str | None = None,
     if models is not None:
         sel = sel[sel["model"].isin(models)]
     return sel
-
-
-def aggregate_with_efficiency(df: pd.DataFrame, by: Sequence[str] = ("experiment", "dataset")) -> pd.DataFrame:
-    """Per configuration: mean ± 95% CI over seeds of test accuracy, test loss and both efficiency
-    scores (efficiency normalised within ``by``; diverged runs left out and counted)."""
-    eff = efficiency(df, by=by)
-    return aggregate_seeds(eff, metrics=("test_acc", "test_loss", "acc_eff", "loss_eff"))
 
 
 def best_rows(agg: pd.DataFrame, metric: str, by: Sequence[str] | None = None) -> pd.DataFrame:
@@ -193,7 +192,8 @@ def params_to_match_panel(ax, match: pd.DataFrame, groups: Sequence[tuple[str, s
 
 def best_bar_panel(ax, best: pd.DataFrame, datasets: Sequence[str], models: Sequence[str],
                    col: str, ylabel: str, scale: float = 1.0, log: bool = False) -> None:
-    """Bars of ``{col}_mean`` ± ``{col}_ci95`` of the best configuration per (dataset, model)."""
+    """Bars of ``{col}_mean`` ± ``{col}_std`` (1 SD over trials) of the best configuration per
+    (dataset, model)."""
     pos, w = _bar_positions(len(datasets), len(models))
     for i, d in enumerate(datasets):
         for j, m in enumerate(models):
@@ -201,7 +201,7 @@ def best_bar_panel(ax, best: pd.DataFrame, datasets: Sequence[str], models: Sequ
             if r.empty or not np.isfinite(r[f"{col}_mean"].iloc[0]):
                 continue
             mean = float(r[f"{col}_mean"].iloc[0]) * scale
-            ci = float(np.nan_to_num(r[f"{col}_ci95"].iloc[0])) * scale
+            ci = float(np.nan_to_num(r[f"{col}_std"].iloc[0])) * scale
             ax.bar(pos[i, j], mean, width=w * 0.9, color=style.model_color(m),
                    yerr=ci, error_kw=dict(lw=0.8, capsize=1.5, ecolor="0.2"))
     if log:
@@ -221,10 +221,12 @@ _REF_HANDLE = Patch(facecolor="0.6", edgecolor="white", hatch="...", label="vANN
 def plot_fig3(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str] = FIG3_MODELS,
               datasets: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
     """Fig. 3: per dataset of the main experiment, the parameters each model needs to beat vANN's
-    best mean accuracy / lowest mean loss (log scale, "never matched" drawn), and the accuracy /
-    loss efficiency of each model's best configuration (mean ± 95% CI over seeds).
+    best mean accuracy / lowest mean loss (log scale, "never matched" drawn), and the accuracy and
+    loss efficiency of each model's best-accuracy configuration (mean ± 1 SD over trials; f
+    normalised per dataset over those rows of ``models``: paper §4, Fig. 3c-d).
 
-    Returns the tables it plotted: ``match_acc``, ``match_loss``, ``best_acc``, ``best_loss``.
+    Returns the tables it plotted: ``match_acc``, ``match_loss`` and ``best_acc`` (the efficiency
+    table of the best-accuracy configurations, :func:`~dendritic.analysis.best_efficiency`).
     """
     df = select(as_frame(summary), "main", models=models)
     if datasets is not None:
@@ -233,12 +235,11 @@ def plot_fig3(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
         raise ValueError(f"no main-experiment runs of {list(models)} in the summary")
     datasets = sort_datasets(df["dataset"])
     models = [m for m in ordered_models(df["model"])]
-    agg = aggregate_with_efficiency(df)
+    agg = aggregate_seeds(df)
     tables = {
         "match_acc": matches(agg, "test_acc"),
         "match_loss": matches(agg, "test_loss"),
-        "best_acc": best_rows(agg, "test_acc"),
-        "best_loss": best_rows(agg, "test_loss"),
+        "best_acc": best_efficiency(df, models),
     }
     style.setup()
     width = max(7.5, 2.0 + 1.1 * len(datasets) * 2)
@@ -247,10 +248,10 @@ def plot_fig3(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
         key = "acc" if metric == "test_acc" else "loss"
         groups = [(dataset_title(d), d, models) for d in datasets]
         params_to_match_panel(axes[row, 0], tables[f"match_{key}"], groups, metric)
-        best_bar_panel(axes[row, 1], tables[f"best_{key}"], datasets, models,
+        best_bar_panel(axes[row, 1], tables["best_acc"], datasets, models,
                        "acc_eff" if metric == "test_acc" else "loss_eff", EFF_LABEL[metric])
     axes[0, 0].set_title("Parameters needed to match vANN")
-    axes[0, 1].set_title("Efficiency of the best configurations (mean ± 95% CI)", fontsize=9.5)
+    axes[0, 1].set_title("Efficiency of the best-accuracy configurations (mean ± 1 SD)", fontsize=9.5)
     fig.tight_layout()
     legend_top(fig, model_handles(models) + [_REF_HANDLE, _NEVER_HANDLE],
                models + [_REF_HANDLE.get_label(), _NEVER_HANDLE.get_label()])
@@ -269,12 +270,47 @@ def present_pairs(df: pd.DataFrame, pairs=SAMPLING_PAIRS, dataset: str | None = 
     return [p for p in pairs if p[1] in have and p[2] in have]
 
 
+def efficiency_deltas(runs: pd.DataFrame, pairs=SAMPLING_PAIRS) -> pd.DataFrame:
+    """Fig. 4c-d: per dataset and pair (X, dANN-X, vANN-X), the difference dANN-X − vANN-X of the
+    accuracy and the loss efficiency of the two best-accuracy configurations, trial by trial (the
+    runs of the same seed paired, as in the paper), mean and 1 SD over the paired trials.
+
+    ``runs``: main-experiment rows; f is normalised per dataset over the best-accuracy rows of the
+    pairs' models only (the models of the panel). Columns: ``metric`` (``test_acc`` for accuracy
+    efficiency, ``test_loss`` for loss efficiency), ``dataset, sampling, dann, vann, delta, sd,
+    n`` (paired trials).
+    """
+    cols = ["metric", "dataset", "sampling", "dann", "vann", "delta", "sd", "n"]
+    models = {m for _, a, b in pairs for m in (a, b)}
+    sel = runs[runs["model"].isin(models)]
+    if sel.empty:
+        return pd.DataFrame(columns=cols)
+    eff = efficiency(best_accuracy_runs(sel))
+    eff = eff[eff["acc_eff"].notna()]
+    rows = []
+    for metric, col in (("test_acc", "acc_eff"), ("test_loss", "loss_eff")):
+        for d in sort_datasets(eff["dataset"]):
+            e = eff[eff["dataset"] == d]
+            for x, dm, vm in pairs:
+                a = e.loc[e["model"] == dm, ["seed", col]]
+                b = e.loc[e["model"] == vm, ["seed", col]]
+                both = a.merge(b, on="seed", suffixes=("_a", "_b"))
+                if both.empty:
+                    continue
+                diff = both[f"{col}_a"] - both[f"{col}_b"]
+                rows.append(dict(metric=metric, dataset=d, sampling=x, dann=dm, vann=vm,
+                                 delta=float(diff.mean()),
+                                 sd=float(diff.std(ddof=1)) if len(diff) > 1 else np.nan, n=len(diff)))
+    return pd.DataFrame(rows, columns=cols)
+
+
 def plot_fig4(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIRS,
               datasets: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
     """Fig. 4: dANN-X against vANN-X with the same input sampling X (R, LRF, GRF; F = pdANN vs
-    vANN). Left: parameters each needs to beat vANN's best accuracy / lowest loss; right: the
-    difference of the best configurations' efficiency, dANN-X minus vANN-X (accuracy: > 0 means
-    the dendritic model is more efficient; loss: < 0 means it is)."""
+    vANN). Rows 1-2: parameters each needs to beat vANN's best accuracy / lowest loss; rows 3-4:
+    the difference of the best-accuracy configurations' efficiency, dANN-X minus vANN-X
+    (:func:`efficiency_deltas`; accuracy: > 0 means the dendritic model is more efficient; loss:
+    < 0 means it is), mean ± 1 SD over trials."""
     full = as_frame(summary)
     pairs = present_pairs(full, pairs)
     if not pairs:
@@ -283,26 +319,12 @@ def plot_fig4(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIR
     df = select(full, "main")
     if datasets is not None:
         df = df[df["dataset"].isin(datasets)]
-    # efficiency normalised over every main run of the dataset (as in Fig. 3)
-    agg = aggregate_with_efficiency(df)
+    agg = aggregate_seeds(df)
     df = df[df["model"].isin(models)]
     datasets = sort_datasets(df["dataset"])
-    tables = {"match_acc": matches(agg, "test_acc"), "match_loss": matches(agg, "test_loss")}
-    rows = []
-    for metric, col in (("test_acc", "acc_eff"), ("test_loss", "loss_eff")):
-        best = best_rows(agg[agg["model"].isin(models)], metric)
-        for d in datasets:
-            for x, dm, vm in pairs:
-                a = best[(best["dataset"] == d) & (best["model"] == dm)]
-                b = best[(best["dataset"] == d) & (best["model"] == vm)]
-                if a.empty or b.empty:
-                    continue
-                ca, cb = np.nan_to_num(a[f"{col}_ci95"].iloc[0]), np.nan_to_num(b[f"{col}_ci95"].iloc[0])
-                rows.append(dict(metric=metric, dataset=d, sampling=x, dann=dm, vann=vm,
-                                 delta=float(a[f"{col}_mean"].iloc[0] - b[f"{col}_mean"].iloc[0]),
-                                 ci=float(np.hypot(ca, cb))))
-    delta = pd.DataFrame(rows, columns=["metric", "dataset", "sampling", "dann", "vann", "delta", "ci"])
-    tables["delta"] = delta
+    tables = {"match_acc": matches(agg, "test_acc"), "match_loss": matches(agg, "test_loss"),
+              "delta": efficiency_deltas(df, pairs)}
+    delta = tables["delta"]
 
     style.setup()
     n = len(datasets)
@@ -320,7 +342,7 @@ def plot_fig4(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIR
                 if r.empty:
                     continue
                 ax.bar(j, r["delta"].iloc[0], width=0.6, color=style.model_color(dm),
-                       yerr=r["ci"].iloc[0], error_kw=dict(lw=0.8, capsize=2, ecolor="0.2"))
+                       yerr=np.nan_to_num(r["sd"].iloc[0]), error_kw=dict(lw=0.8, capsize=2, ecolor="0.2"))
             ax.axhline(0, color="0.3", lw=0.8)
             ax.set_xticks(range(len(pairs)), ticks)
             ax.set_xlim(-0.6, len(pairs) - 0.4)
@@ -338,8 +360,8 @@ def plot_fig4(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIR
                models + [_REF_HANDLE.get_label(), _NEVER_HANDLE.get_label()], y=1.025,
                ncol=min(len(models) + 2, 6))
     fig.text(0.5, 1.003, f"Same input sampling X — {pair_txt}.\nRows 1-2: parameters needed to "
-             "match vANN; rows 3-4: efficiency difference of the best configurations "
-             "(error bars: √(CI₁² + CI₂²) of the two 95% CIs)", ha="center", va="bottom",
+             "match vANN; rows 3-4: efficiency difference of the best-accuracy configurations, "
+             "trial by trial (mean ± 1 SD over trials)", ha="center", va="bottom",
              fontsize=7.5, color="0.25")
     _diverged_note(fig, df)
     style.save(fig, out_paths)
@@ -394,99 +416,109 @@ def _show(ax, img: np.ndarray) -> None:
         s.set_visible(False)
 
 
-def noise_frame(df: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
-    """Noise-experiment runs plus, as σ = 0, the main-experiment runs of the same dataset, models
-    and (D, S) grid (when the config has them)."""
-    noise = select(df, "noise", dataset)
-    if noise.empty:
-        return noise
-    grid = set(zip(noise["dataset"], noise["model"], noise["dendrites"], noise["somata"]))
-    main = select(df, "main")
-    key = list(zip(main["dataset"], main["model"], main["dendrites"], main["somata"]))
-    clean = main[[k in grid for k in key]].copy()
-    clean["experiment"], clean["sigma"] = "noise", 0.0
-    return pd.concat([noise, clean], ignore_index=True)
+def _cells_txt(missing: pd.DataFrame, level_col: str | None = None) -> str:
+    """'dANN-LRF D=1, S=32 (σ 0.5, 1); vANN D=4, S=64' for the rows of
+    :func:`~dendritic.analysis.missing_cells`."""
+    parts = []
+    keys = ["model", "dendrites", "somata"]
+    for (m, d, s_), g in missing.groupby(keys, sort=False):
+        lv = (f" (σ {', '.join(f'{v:g}' for v in sorted(g[level_col]))})"
+              if level_col and level_col in g else "")
+        parts.append(f"{m} D={int(d)}, S={int(s_)}{lv}")
+    return "; ".join(parts)
 
 
-def noise_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, model, σ): the best-accuracy and best-loss configurations with efficiency.
+def fig7_tables(summary: pd.DataFrame, dataset: str = "fmnist", selection: str = "paper",
+                models: Sequence[str] | None = PAPER_COMPARED) -> dict[str, pd.DataFrame]:
+    """The tables Fig. 7 plots, from the summary alone.
 
-    Efficiency is normalised over all the runs passed in of one dataset (every σ together).
-    Columns: dataset, model, sigma, and for ``acc`` (best-accuracy configuration) and ``loss``
-    (best-loss configuration) the aggregated columns prefixed ``acc_`` / ``loss_``.
+    ``selected``: :func:`~dendritic.analysis.select_networks` on ``dataset`` (one network per model,
+    fixed from the clean main experiment); ``noise``: :func:`~dendritic.analysis.efficiency_table`
+    of :func:`~dendritic.analysis.noise_runs` (every σ of the noise runs plus σ = 0 from the main
+    runs, f normalised over all of them); ``sequential``: the same for
+    :func:`~dendritic.analysis.sequential_runs`; ``noise_runs`` / ``sequential_runs``: the single
+    runs; ``missing_noise`` / ``missing_sequential``: the selected networks (× σ) without runs
+    (:func:`~dendritic.analysis.missing_cells`).
     """
-    agg = aggregate_with_efficiency(df, by=("dataset",))
-    keys = ["dataset", "model", "sigma"]
-    ba = best_rows(agg, "test_acc", by=keys)
-    bl = best_rows(agg, "test_loss", by=keys)
-    cols = ["dendrites", "somata", "n_params", "n", "n_diverged", "test_acc_mean", "test_acc_ci95",
-            "test_loss_mean", "test_loss_ci95", "acc_eff_mean", "acc_eff_ci95", "loss_eff_mean",
-            "loss_eff_ci95"]
-    a = ba[keys + cols].rename(columns={c: f"acc_{c}" for c in cols})
-    b = bl[keys + cols].rename(columns={c: f"loss_{c}" for c in cols})
-    return a.merge(b, on=keys, how="outer").sort_values(keys).reset_index(drop=True)
-
-
-def sequential_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Sequential task per (dataset, model): the best-accuracy configuration (Table 2's numbers:
-    its mean test accuracy and loss, with std over seeds) and the best-loss configuration's loss
-    efficiency. Columns as in :func:`noise_table` (prefixes ``acc_`` / ``loss_``)."""
-    seq = select(df, "sequential")
-    if seq.empty:
-        return pd.DataFrame()
-    agg = aggregate_with_efficiency(seq)
-    keys = ["dataset", "model"]
-    ba = best_rows(agg, "test_acc", by=keys)
-    bl = best_rows(agg, "test_loss", by=keys)
-    cols = ["dendrites", "somata", "n_params", "n", "n_diverged", "test_acc_mean", "test_acc_std",
-            "test_acc_ci95", "test_loss_mean", "test_loss_std", "test_loss_ci95", "acc_eff_mean",
-            "acc_eff_ci95", "loss_eff_mean", "loss_eff_ci95"]
-    a = ba[keys + cols].rename(columns={c: f"acc_{c}" for c in cols})
-    b = bl[keys + cols].rename(columns={c: f"loss_{c}" for c in cols})
-    return a.merge(b, on=keys, how="outer").reset_index(drop=True)
+    selected = select_networks(summary, dataset, selection)
+    if models is not None:
+        selected = selected[selected["model"].isin(list(models))].reset_index(drop=True)
+    nr = noise_runs(summary, dataset, selected, models)
+    sr = sequential_runs(summary, dataset, selected, models)
+    noise_all = summary[(summary["experiment"] == "noise") & (summary["dataset"] == dataset)]
+    seq_all = summary[(summary["experiment"] == "sequential") & (summary["dataset"] == dataset)]
+    sigmas = [0.0] + sorted({float(x) for x in noise_all["sigma"] if x})
+    return {
+        "selected": selected,
+        "noise_runs": nr,
+        "sequential_runs": sr,
+        "noise": efficiency_table(nr, norm_by=("dataset",)) if len(nr) else pd.DataFrame(),
+        "sequential": efficiency_table(sr, norm_by=("dataset",)) if len(sr) else pd.DataFrame(),
+        "missing_noise": (missing_cells(nr, selected, "sigma", sigmas) if len(noise_all)
+                          else pd.DataFrame()),
+        "missing_sequential": missing_cells(sr, selected) if len(seq_all) else pd.DataFrame(),
+    }
 
 
 def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, dataset: str = "fmnist",
-              n_images: int = 3, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Fig. 7: robustness and the sequential task.
+              n_images: int = 3, seed: int = 0, selection: str = "paper",
+              models: Sequence[str] | None = PAPER_COMPARED) -> dict[str, pd.DataFrame]:
+    """Fig. 7: robustness and the sequential task, on the networks fixed from the clean main
+    experiment (:func:`fig7_tables`; ``selection`` is the config key ``analysis.selection``).
 
     (a) noisy example test images (``prepared``: a prepared dataset or the path of its cache; left
-    out when None); (b) best mean test accuracy, lowest mean test loss and the two efficiency scores
-    against σ per model (σ = 0: the main experiment's runs of the same grid, when present); (c) the
-    sequential task: test accuracy and loss of each model's best-accuracy configuration (Table 2;
-    dots: single seeds) and the efficiency of its best configurations. Rows without runs are left
-    out.
+    out when None); (b) trained and tested on noisy images: test accuracy, test loss and the two
+    efficiency scores of each model's selected network against σ (σ = 0: its main-experiment
+    runs), mean ± 1 SD over trials; (c) the sequential task: the same four numbers for the
+    selected networks (the accuracy and loss are Table 2's; dots: single seeds). ``models``: the
+    models shown and normalised together (default: the paper's four, dANN-R, dANN-LRF, dANN-GRF,
+    vANN). Selected networks without noise or sequential runs are named in a note.
     """
     df = as_frame(summary)
-    noise = noise_frame(df, dataset)
-    seq_runs = select(df, "sequential", dataset)
-    if noise.empty and seq_runs.empty:
+    noise_all = select(df, "noise", dataset)
+    seq_all = select(df, "sequential", dataset)
+    if noise_all.empty and seq_all.empty:
         raise ValueError(f"no noise or sequential runs on {dataset!r} in the summary")
-    ntab = noise_table(noise) if not noise.empty else pd.DataFrame()
-    stab = sequential_table(seq_runs) if not seq_runs.empty else pd.DataFrame()
+    tables = fig7_tables(df, dataset, selection, models)
+    ntab, stab = tables["noise"], tables["sequential"]
+    seq_runs = tables["sequential_runs"]
 
     examples = None
-    if prepared is not None and not noise.empty:
+    if prepared is not None and not noise_all.empty:
         if isinstance(prepared, (str, Path)):
             from dendritic.datasets import load_prepared
 
             prepared = load_prepared(prepared)
-        sigmas = [0.0] + sorted(s for s in noise["sigma"].unique() if s)
+        sigmas = [0.0] + sorted(s for s in noise_all["sigma"].unique() if s)
         examples = (prepared, *noisy_examples(prepared, sigmas, n_images, seed, dataset))
+
+    notes = []
+    if models is not None:
+        hidden = ordered_models((set(noise_all["model"]) | set(seq_all["model"])) - set(models))
+        if hidden:
+            notes.append(f"Run but not shown (the paper's Fig. 7 compares {', '.join(models)}): "
+                         f"{', '.join(hidden)}.")
+    for key, what, level in (("missing_noise", "noise", "sigma"), ("missing_sequential", "sequential", None)):
+        miss = tables[key]
+        if len(miss):
+            notes.append(f"No {what} runs at the selected networks {_cells_txt(miss, level)}: add these "
+                         f"sizes to experiments.{what} to show them.")
 
     style.setup()
     heights, names = [], []
     if examples is not None:
         heights.append(0.55 + 0.75 * len(examples[2])), names.append("examples")
-    if not ntab.empty:
+    if not noise_all.empty:
         heights.append(2.7), names.append("noise")
-    if not stab.empty:
+    if not seq_all.empty:
         heights.append(2.7), names.append("sequential")
     fig = plt.figure(figsize=(11.5, sum(heights)), layout="constrained")
     subs = fig.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
     sub = dict(zip(names, subs))
     models_seen: set[str] = set()
     letters = iter("abcdefgh")
+    sel_txt = ("networks fixed from the clean runs: first to match vANN's best accuracy, vANN's best"
+               if selection == "paper" else "networks fixed from the clean runs: each model's most accurate")
 
     if examples is not None:
         prep, imgs, labels, sigmas = examples
@@ -510,68 +542,63 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
         sub["examples"].suptitle(f"{next(letters)}  Noisy test images", x=0.0, ha="left", fontsize=10,
                                  fontweight="bold")
 
-    if not ntab.empty:
+    if "noise" in sub:
         sf = sub["noise"]
         axes = sf.subplots(1, 4, squeeze=False)[0]
-        models = ordered_models(ntab["model"])
-        models_seen |= set(models)
-        panels = [("acc", "test_acc", "Best test accuracy (%)", 100.0),
-                  ("loss", "test_loss", "Lowest test loss", 1.0),
-                  ("acc", "acc_eff", EFF_LABEL["test_acc"], 1.0),
-                  ("loss", "loss_eff", EFF_LABEL["test_loss"], 1.0)]
-        for ax, (pre, col, ylabel, scale) in zip(axes, panels):
-            for m in models:
-                t = ntab[ntab["model"] == m].sort_values("sigma")
-                _errorbar(ax, t["sigma"], t[f"{pre}_{col}_mean"] * scale,
-                          t[f"{pre}_{col}_ci95"] * scale, m, ls="-")
-            ax.set_xlabel("Noise σ (pixel values in [0, 1])")
-            ax.set_ylabel(ylabel)
-            ax.set_xticks(sorted(ntab["sigma"].unique()))
-        for ax, title in zip(axes, ["best-accuracy config.", "best-loss config.",
-                                    "best-accuracy config.", "best-loss config."]):
-            ax.set_title(title, fontsize=8.5)
-        sf.suptitle(f"{next(letters)}  Trained and tested on noisy {dataset_title(dataset)}: best "
-                    "configuration per model and σ (mean ± 95% CI over seeds)",
-                    x=0.0, ha="left", fontsize=10, fontweight="bold")
+        panels = [("test_acc", "Test accuracy (%)", 100.0), ("test_loss", "Test loss", 1.0),
+                  ("acc_eff", EFF_LABEL["test_acc"], 1.0), ("loss_eff", EFF_LABEL["test_loss"], 1.0)]
+        if ntab.empty:
+            axes[0].text(0.0, 0.5, "no noise runs at the selected networks (see the note)",
+                         transform=axes[0].transAxes, fontsize=8, color="firebrick")
+        else:
+            models = ordered_models(ntab["model"])
+            models_seen |= set(models)
+            for ax, (col, ylabel, scale) in zip(axes, panels):
+                for m in models:
+                    t = ntab[ntab["model"] == m].sort_values("sigma")
+                    _errorbar(ax, t["sigma"], t[f"{col}_mean"] * scale, t[f"{col}_std"] * scale, m, ls="-")
+                ax.set_xlabel("Noise σ (pixel values in [0, 1])")
+                ax.set_ylabel(ylabel)
+                ax.set_xticks(sorted(ntab["sigma"].unique()))
+        sf.suptitle(f"{next(letters)}  Trained and tested on noisy {dataset_title(dataset)} ({sel_txt}; "
+                    "mean ± 1 SD over trials)", x=0.0, ha="left", fontsize=10, fontweight="bold")
 
-    if not stab.empty:
+    if "sequential" in sub:
         sf = sub["sequential"]
         axes = sf.subplots(1, 4, squeeze=False)[0]
-        models = ordered_models(stab["model"])
+        if stab.empty:
+            axes[0].text(0.0, 0.5, "no sequential runs at the selected networks (see the note)",
+                         transform=axes[0].transAxes, fontsize=8, color="firebrick")
+        models = ordered_models(stab["model"]) if len(stab) else []
         models_seen |= set(models)
-        runs = efficiency(seq_runs)  # single seeds, for the dots
-        panels = [("acc", "test_acc", "Test accuracy (%)", 100.0, False),
-                  ("acc", "test_loss", "Test loss (log scale)", 1.0, True),
-                  ("acc", "acc_eff", EFF_LABEL["test_acc"], 1.0, False),
-                  ("loss", "loss_eff", EFF_LABEL["test_loss"], 1.0, False)]
-        titles = ["Table 2: best-accuracy config.", "Table 2: its test loss",
-                  "best-accuracy config.", "best-loss config."]
-        for ax, (pre, col, ylabel, scale, log), title in zip(axes, panels, titles):
+        panels = [("test_acc", "Test accuracy (%)", 100.0, False),
+                  ("test_loss", "Test loss (log scale)", 1.0, True),
+                  ("acc_eff", EFF_LABEL["test_acc"], 1.0, False),
+                  ("loss_eff", EFF_LABEL["test_loss"], 1.0, False)]
+        titles = ["Table 2: test accuracy", "Table 2: test loss", "accuracy efficiency", "loss efficiency"]
+        for ax, (col, ylabel, scale, log), title in zip(axes, panels, titles):
             ax.set_title(title, fontsize=8.5)
             lows = []
             for j, m in enumerate(models):
                 r = stab[stab["model"] == m]
-                if r.empty or not np.isfinite(r[f"{pre}_{col}_mean"].iloc[0]):
+                if r.empty or not np.isfinite(r[f"{col}_mean"].iloc[0]):
                     continue
-                mean = r[f"{pre}_{col}_mean"].iloc[0] * scale
-                ci = np.nan_to_num(r[f"{pre}_{col}_ci95"].iloc[0]) * scale
+                mean = r[f"{col}_mean"].iloc[0] * scale
+                sd = np.nan_to_num(r[f"{col}_std"].iloc[0]) * scale
                 ax.bar(j, mean, width=0.7, color=style.model_color(m), alpha=0.85)
-                # on the log axis a lower CI end at or below zero is drawn down to the axis
-                ax.errorbar(j, mean, yerr=[[min(ci, mean * 0.999) if log else ci], [ci]],
+                # on the log axis a lower error-bar end at or below zero is drawn down to the axis
+                ax.errorbar(j, mean, yerr=[[min(sd, mean * 0.999) if log else sd], [sd]],
                             color="0.2", lw=0.8, capsize=2)
                 lows.append(mean)
                 if col in ("test_acc", "test_loss"):
-                    d, s = r[f"{pre}_dendrites"].iloc[0], r[f"{pre}_somata"].iloc[0]
-                    pts = runs[(runs["model"] == m) & (runs["dendrites"] == d) & (runs["somata"] == s)
-                               & ~runs["diverged"].astype(bool)]
+                    pts = seq_runs[(seq_runs["model"] == m) & ~seq_runs["diverged"].astype(bool)]
                     ax.plot(np.full(len(pts), j) + np.linspace(-0.15, 0.15, len(pts)),
                             pts[col] * scale, "o", ms=2.5, color="k", alpha=0.6)
             ax.set_xticks(range(len(models)), models, rotation=35, ha="right")
             ax.set_ylabel(ylabel)
-            if log:
+            if log and lows:
                 ax.set_yscale("log")
-                if lows:
-                    ax.set_ylim(bottom=min(lows) / 3)
+                ax.set_ylim(bottom=min(lows) / 3)
                 lo, hi = ax.get_ylim()
                 ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
                 if hi / lo < 10:  # less than a decade: label the minor ticks too
@@ -579,17 +606,19 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
                     ax.tick_params(axis="y", which="minor", labelsize=7)
                 else:
                     ax.yaxis.set_minor_formatter(NullFormatter())
-            else:
-                ax.set_ylim(bottom=0)  # accuracy and efficiency are >= 0 (a CI may reach below)
-        sf.suptitle(f"{next(letters)}  Sequential task (class-ordered batches): best configuration per "
-                    "model (mean ± 95% CI; dots: single seeds)", x=0.0, ha="left", fontsize=10,
-                    fontweight="bold")
+            elif not log:
+                ax.set_ylim(bottom=0)  # accuracy and efficiency are >= 0 (an error bar may reach below)
+        sf.suptitle(f"{next(letters)}  Sequential task (class-ordered batches; {sel_txt}; mean ± 1 SD, "
+                    "dots: single seeds)", x=0.0, ha="left", fontsize=10, fontweight="bold")
 
     models = ordered_models(models_seen)
     if models:
         fig.legend(model_handles(models), models, loc="lower center", ncol=len(models), frameon=False,
                    bbox_to_anchor=(0.5, 1.0), fontsize=8)
-    used = pd.concat([x for x in (noise, seq_runs) if not x.empty])
-    _diverged_note(fig, used)
+    used = pd.concat([x for x in (tables["noise_runs"], seq_runs) if not x.empty] or [pd.DataFrame()])
+    if notes:  # below the diverged-runs note
+        fig.text(0.01, -0.06, "\n".join(notes), fontsize=7, color="firebrick", ha="left", va="top")
+    if len(used):
+        _diverged_note(fig, used.assign(diverged=used["diverged"].astype(bool)))
     style.save(fig, out_paths)
-    return {"noise": ntab, "sequential": stab}
+    return tables

@@ -1,11 +1,13 @@
-"""Fig. 5: the best model of each family, seen through its weights and its hidden nodes.
+"""Fig. 5: the selected network of each model, seen through its weights and its hidden nodes.
 
 Reads the tables of :func:`dendritic.evaluation.analyse_best_models` (``results/analysis/``):
+``best_cells.csv`` (which network, and why: :func:`dendritic.analysis.select_networks`),
 ``weight_hists.csv`` / ``weight_stats.csv`` (non-zero weights of every layer) and
 ``node_stats.csv`` (entropy and selectivity index of every hidden node). One row of panels per
 model: the weight histograms of each layer (first analysed seed, with its excess kurtosis,
-skewness and range), then the entropy and the selectivity index of the active nodes of each
-hidden layer (all analysed seeds pooled).
+skewness and range), then the entropy of the active nodes and the selectivity index of the nodes
+with SI ≥ 1 of each hidden layer (paper §4: never-active nodes and active nodes above the
+threshold for no class are left out, and counted in the panel), all analysed seeds pooled.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from dendritic.analysis import selectivity_shares
 from dendritic.plots import style
 
 #: How a layer name reads in a panel title.
@@ -55,7 +58,20 @@ def _row_label(best: pd.DataFrame | None, model: str) -> str:
     if best is None or model not in set(best["model"]):
         return model
     r = best[best["model"] == model].iloc[0]
-    return f"{model}\nD={int(r['dendrites'])}, S={int(r['somata'])}\n{int(r['n_params']):,} params"
+    why = f"\n({r['reason']})" if "reason" in r and isinstance(r["reason"], str) else ""
+    return f"{model}\nD={int(r['dendrites'])}, S={int(r['somata'])}\n{int(r['n_params']):,} params{why}"
+
+
+def selectivity_histogram(selectivity, n_classes: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The selectivity panel of Fig. 5: for SI = 1 … C, the share of the nodes with SI ≥ 1 that
+    have that SI (never-active nodes, NaN, and SI = 0 nodes are left out, paper §4), and
+    :func:`~dendritic.analysis.selectivity_shares` (how many were left out)."""
+    shares = selectivity_shares(selectivity)
+    si = np.asarray(selectivity, dtype=float)
+    si = si[np.isfinite(si) & (si >= 1)].astype(int)
+    classes = np.arange(1, n_classes + 1)
+    frac = np.bincount(si, minlength=n_classes + 1)[1: n_classes + 1] / max(len(si), 1)
+    return classes, frac, shares
 
 
 def plot_fig5(node_stats, weight_hists, weight_stats, out_paths, best_cells=None,
@@ -126,19 +142,20 @@ def plot_fig5(node_stats, weight_hists, weight_stats, out_paths, best_cells=None
             if r == len(models) - 1:
                 ax.set_xlabel("entropy (bits)", fontsize=8)
             ax = axes[r, len(wlayers) + len(hlayers) + j]
-            si = act["selectivity"].dropna().astype(int)
-            frac = np.bincount(si, minlength=n_classes + 1)[: n_classes + 1] / max(len(si), 1)
-            ax.bar(np.arange(n_classes + 1), frac, width=0.8, color=color, alpha=0.85)
-            ax.set_xlim(-0.6, n_classes + 0.6)
+            classes, frac, shares = selectivity_histogram(
+                nl["selectivity"].where(nl["active"].astype(bool)), n_classes)
+            ax.bar(classes, frac, width=0.8, color=color, alpha=0.85)
+            ax.set_xlim(0.4, n_classes + 0.6)
             ax.set_ylim(0, 1.3)
-            ax.set_xticks([0, 1] + ([n_classes // 2] if n_classes > 4 else []) + [n_classes])
+            ax.set_xticks([1] + ([n_classes // 2] if n_classes > 4 else []) + [n_classes])
             ax.tick_params(labelsize=7)
-            if len(si):
-                ax.text(0.98, 0.97, f"SI=1: {100 * (si == 1).mean():.0f}%\nSI>1: {100 * (si > 1).mean():.0f}%",
-                        transform=ax.transAxes, ha="right", va="top", fontsize=6.5, color="0.25")
+            if shares["n_counted"]:
+                ax.text(0.98, 0.97, f"SI=1: {100 * shares['specific']:.0f}%\nSI≥2: {100 * shares['mixed']:.0f}%\n"
+                        f"left out: {shares['n_si0']} SI=0", transform=ax.transAxes, ha="right", va="top",
+                        fontsize=6.5, color="0.25")
             ax.set_yticks([0, 0.5, 1])
             if j == 0:
-                ax.set_ylabel("share of active nodes", fontsize=7)
+                ax.set_ylabel("share of nodes, SI ≥ 1", fontsize=7)
             if r == 0:
                 ax.set_title(f"selectivity, {pretty_layer(layer)}", fontsize=8.5)
             if r == len(models) - 1:
