@@ -95,3 +95,25 @@ def test_cell_ids_and_roundtrip():
     assert seq.sequential and seq.epochs == 50
     for c in [drop, lr, es, deep, noisy, seq]:
         assert Cell.from_dict(copy.deepcopy(c.to_dict())) == c
+
+
+def test_depth_learning_rate_per_layer_count():
+    """Authors: L = 4 trained with lr 0.005 (results_fmnist_4_layer_lr_0.005); config.yaml says so."""
+    cells = [c for c in expand_cells(validate_and_return(load())) if c.experiment == "depth"]
+    assert {c.layers: c.lr for c in cells} == {2: 0.001, 3: 0.001, 4: 0.005}
+    cfg = load()
+    del cfg["experiments"]["depth"]["lr"]  # schema default: training.lr at every depth
+    assert {c.lr for c in expand_cells(validate_and_return(cfg)) if c.experiment == "depth"} == {0.001}
+    cfg = load()
+    cfg["experiments"]["depth"]["lr"] = {"3": 0.002}  # string keys (--config JSON) work too
+    cells = [c for c in expand_cells(validate_and_return(cfg)) if c.experiment == "depth"]
+    assert {c.layers: c.lr for c in cells} == {2: 0.001, 3: 0.002, 4: 0.001}
+
+
+@pytest.mark.parametrize("lr, message", [({5: 0.005}, "L = 5"), ({4: -1.0}, "experiments.depth.lr"),
+                                         ({"four": 0.005}, "experiments.depth.lr")])
+def test_depth_learning_rate_bad_keys(lr, message):
+    cfg = load()
+    cfg["experiments"]["depth"]["lr"] = lr
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg)

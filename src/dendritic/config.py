@@ -44,7 +44,7 @@ class Cell:
     layers: int = 1
     dropout: float = 0.0
     sigma: float = 0.0
-    patience: int | None = None  # early stopping on validation loss, best weights restored
+    patience: int | None = None  # early stopping on validation loss (best weights back when it stops)
     sequential: bool = False  # class-ordered batches, no shuffling
     seeds: tuple[int, ...] = field(default=(0,))
     batch_size: int = 128
@@ -152,6 +152,14 @@ def check_config(config: dict[str, Any]) -> None:
                 f"experiments.{name}.datasets lists {missing}, which the top-level key 'datasets' "
                 f"does not prepare ({sorted(prepared)}); add them to 'datasets'."
             )
+    depth = (config.get("experiments") or {}).get("depth") or {}
+    layers = {int(L) for L in depth.get("layers", [])}
+    for key in depth.get("lr") or {}:
+        if not str(key).isdigit() or int(key) not in layers:
+            raise ConfigError(
+                f"experiments.depth.lr has a learning rate for L = {key}, which experiments.depth.layers "
+                f"({sorted(layers)}) does not list; use depths from that list as keys, e.g. lr: {{4: 0.005}}."
+            )
 
 
 def _grid(exp: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
@@ -191,8 +199,10 @@ def expand_cells(config: dict[str, Any]) -> list[Cell]:
             elif name == "early_stopping":
                 cells.append(Cell(**{**base, "epochs": exp.get("max_epochs", 100)},
                                   patience=exp.get("patience", 10)))
-            elif name == "depth":
-                cells += [Cell(**base, layers=int(L)) for L in exp["layers"]]
+            elif name == "depth":  # per-depth learning rates (authors: L = 4 with 0.005)
+                lrs = {int(k): float(v) for k, v in (exp.get("lr") or {}).items()}
+                cells += [Cell(**{**base, "lr": lrs.get(int(L), lr0)}, layers=int(L))
+                          for L in exp["layers"]]
             elif name == "noise":
                 cells += [Cell(**base, sigma=float(sg)) for sg in exp["sigmas"]]
             elif name == "sequential":
