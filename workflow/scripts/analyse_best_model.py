@@ -8,5 +8,5 @@ run_best_model_analysis(
     snakemake.input.summary, snakemake.input.data, snakemake.wildcards.dataset, snakemake.wildcards.model,
     list(snakemake.input.weights), dict(snakemake.output.items()), device=p.device, threads=snakemake.threads,
     threshold=p.threshold, n_images=p.n_images, perplexity=p.perplexity, n_neighbors=p.n_neighbors,
-    tsne_kwargs=p.tsne_kwargs,
+    tsne_kwargs=p.tsne_kwargs, repeats=p.repeats, include_self=p.hit_includes_self,
 )
