@@ -180,20 +180,35 @@ def test_neighbourhood_hit_hand_made():
     # x=3: {2, 1} -> 0/2;   x=10: {11, 3} -> 2/2; x=11: {10, 3} -> 2/2
     expected = (1 + 1 + 0.5 + 0 + 1 + 1) / 6
     assert expected == 0.75
-    assert an.neighbourhood_hit(pts, lab, n_neighbors=2) == pytest.approx(expected)
+    assert an.neighbourhood_hit(pts, lab, n_neighbors=2, include_self=False) == pytest.approx(expected)
     # k = 1 with the class-1 point moved to x = 3.4 (no ties that change a label):
     # x=0 -> 1 hit; x=1 -> 0 or 2 (tie, both class 0) hit; x=2 -> 1 hit; x=3.4 -> 2 miss;
     # x=10 -> 11 hit; x=11 -> 10 hit  => 5/6
     pts2 = pts.copy()
     pts2[3, 0] = 3.4
-    assert an.neighbourhood_hit(pts2, lab, n_neighbors=1) == pytest.approx(5 / 6)
+    assert an.neighbourhood_hit(pts2, lab, n_neighbors=1, include_self=False) == pytest.approx(5 / 6)
 
 
 def test_neighbourhood_hit_excludes_self_even_with_duplicates():
     pts = np.array([[0.0, 0.0], [0.0, 0.0], [5.0, 5.0], [5.0, 5.1]])
     lab = np.array([0, 1, 1, 1])
     # k = 1: p0 -> p1 (miss), p1 -> p0 (miss), p2 -> p3 (hit), p3 -> p2 (hit) = 0.5
-    assert an.neighbourhood_hit(pts, lab, n_neighbors=1) == pytest.approx(0.5)
+    assert an.neighbourhood_hit(pts, lab, n_neighbors=1, include_self=False) == pytest.approx(0.5)
+
+
+def test_neighbourhood_hit_counts_the_point_itself_by_default():
+    """Authors' utils.neighborhood_hit: kneighbors(E) on the fitted E, so each point is the first
+    of its own k neighbours. Class 0 at x = 0, 1, 2; class 1 at 3.4, 10, 11; k = 2 = the point plus
+    its nearest other: hits 1, 1, 1, 1/2, 1, 1 -> 11/12 (the k = 1 score without self is 5/6)."""
+    pts = np.array([[0.0, 0], [1, 0], [2, 0], [3.4, 0], [10, 0], [11, 0]])
+    lab = np.array([0, 0, 0, 1, 1, 1])
+    assert an.neighbourhood_hit(pts, lab, n_neighbors=2) == pytest.approx(11 / 12)
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(300, 2)), rng.integers(0, 3, 300)
+    k = 11
+    with_self, without = an.neighbourhood_hit(x, y, k), an.neighbourhood_hit(x, y, k - 1, include_self=False)
+    assert with_self == pytest.approx((1 + (k - 1) * without) / k)
+    assert with_self > an.neighbourhood_hit(x, y, k, include_self=False)
 
 
 def test_silhouette_well_separated_clusters():

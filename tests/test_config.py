@@ -1,12 +1,12 @@
 """Config validation (schema + readable errors) and expansion into training cells."""
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import ROOT
-from pathlib import Path
 
 from dendritic.config import (
     Cell,
@@ -161,3 +161,25 @@ def test_wiring_inputs_agree_with_the_dataset_catalogue():
     from dendritic.wiring import INPUTS
 
     assert {k: (tuple(v.image_shape), v.n_classes) for k, v in DATASETS.items()} == INPUTS
+
+
+def test_depth_learning_rate_per_layer_count():
+    """Authors: L = 4 trained with lr 0.005 (results_fmnist_4_layer_lr_0.005); config.yaml says so."""
+    cells = [c for c in expand_cells(validate_and_return(load())) if c.experiment == "depth"]
+    assert {c.layers: c.lr for c in cells} == {2: 0.001, 3: 0.001, 4: 0.005}
+    cfg = load()
+    del cfg["experiments"]["depth"]["lr"]  # schema default: training.lr at every depth
+    assert {c.lr for c in expand_cells(validate_and_return(cfg)) if c.experiment == "depth"} == {0.001}
+    cfg = load()
+    cfg["experiments"]["depth"]["lr"] = {"3": 0.002}  # string keys (--config JSON) work too
+    cells = [c for c in expand_cells(validate_and_return(cfg)) if c.experiment == "depth"]
+    assert {c.layers: c.lr for c in cells} == {2: 0.001, 3: 0.002, 4: 0.001}
+
+
+@pytest.mark.parametrize("lr, message", [({5: 0.005}, "L = 5"), ({4: -1.0}, "experiments.depth.lr"),
+                                         ({"four": 0.005}, "experiments.depth.lr")])
+def test_depth_learning_rate_bad_keys(lr, message):
+    cfg = load()
+    cfg["experiments"]["depth"]["lr"] = lr
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg)

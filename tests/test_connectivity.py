@@ -100,6 +100,29 @@ def test_lrf_pixels_and_mask():
     assert mask.shape == (128, 784) and (mask.sum(1) == 16).all()
 
 
+def test_lrf_centres_uniform_over_the_whole_image_like_the_authors():
+    """Authors' receptive_fields.py draws the centres uniformly over all H*W pixels, border
+    included (no margin); so do we. 78,400 centres: every pixel near its expected 100."""
+    from scipy import stats
+
+    _, centres = cn.lrf_pixels(np.random.default_rng(11), 784 * 100, 28, 28)
+    counts = np.bincount(centres, minlength=784)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    border = np.zeros((28, 28), bool)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    assert counts.reshape(28, 28)[border].mean() == pytest.approx(100, rel=0.05)
+
+
+def test_lrf_edge_centre_takes_ring_2_whole_before_ring_3():
+    """The authors' current rule (and ours): a centre on the top edge has 6 pixels in its 3x3 box
+    and 9 in ring 2, all taken, then 1 of the 13 of ring 3. (Their first public version pooled
+    rings 2 and 3 and drew the 10 missing pixels from the pool; see docs/FIDELITY.md.)"""
+    centre = 0 * 28 + 10
+    d = [np.bincount(cheb(row, centre, 28), minlength=4)
+         for row in cn.nearest_pixels(np.random.default_rng(5), np.full(500, centre), 28, 28, 16)]
+    assert {tuple(x) for x in d} == {(1, 5, 9, 1)}
+
+
 def test_lrf_colour_takes_pixels_in_all_channels():
     mask = cn.input_mask("LRF", 4, (3, 32, 32), 4, 64)
     assert mask.shape == (256, 3072)

@@ -151,6 +151,30 @@ def test_early_stopping_per_replica(small):
         assert r.epoch_min_val_loss == r.epochs_run - 2
 
 
+def test_early_stopping_restores_only_when_patience_ran_out():
+    """Authors' opt.py: best weights back only for a run whose patience ran out; a replica that
+    reaches the epoch limit keeps its last weights, in both engines alike. 40 % of the training
+    labels are scrambled so that the validation loss rises and falls by clear margins."""
+    data = synthetic_prepared(n_train=500, n_test=200)
+    g = torch.Generator().manual_seed(0)
+    flip = torch.rand(500, generator=g) < 0.4
+    data.y_train = data.y_train.clone()
+    data.y_train[flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
+    c = cell(model="vANN", lr=0.01, epochs=8, patience=2, seeds=(0, 3, 4, 5))
+    ref = train_cell(c, data, "cpu", engine="reference")
+    fast = train_cell(c, data, "cpu", engine="fast", replicas=4)
+    assert_same_runs(ref, fast)
+    plain = train_cell(dataclasses.replace(c, patience=None), data, "cpu", engine="fast", replicas=4)
+    ran_out = [r.epochs_run - 1 - r.epoch_min_val_loss >= c.patience for r in fast]
+    kept_last = [not o and r.epoch_min_val_loss < r.epochs_run - 1 for o, r in zip(ran_out, fast)]
+    assert any(ran_out) and any(kept_last), "the test needs both kinds of run"
+    for r, p, out, last in zip(fast, plain, ran_out, kept_last):
+        if out:
+            assert r.test_loss != p.test_loss, f"seed {r.seed}: best weights not restored"
+        elif last:
+            assert r.test_loss == p.test_loss, f"seed {r.seed}: weights restored though patience remained"
+
+
 def test_diverged_replica_is_frozen_and_harmless(small, monkeypatch):
     """A replica whose weights blow up is flagged as diverged; the others are the runs they
     would be alone."""

@@ -21,7 +21,7 @@ SHAPE = (1, 20, 20)
 #: (model, D, S) of the trained toy cells; dANN-R gets two sizes so that "best" means something.
 CELLS = [("dANN-R", 1, 8), ("dANN-R", 2, 16), ("vANN", 1, 16)]
 SEEDS = (0, 1)
-TSNE = dict(n_images=80, perplexity=10, n_neighbors=5, tsne_kwargs={"max_iter": 250})
+TSNE = dict(n_images=80, perplexity=10, n_neighbors=5, tsne_kwargs={"max_iter": 250}, repeats=2)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,8 @@ def test_analyse_best_models_tables(toy):
     assert set(out["weight_stats"]["layer"]) == {"dendrites", "somata", "output"}
     assert set(out["weight_stats"]["seed"]) == set(SEEDS)
     rep = out["representations"]
-    assert len(rep) == 2 * 2 and set(rep["seed"]) == {0}  # t-SNE: first seed only
+    # t-SNE: every seed x repeats runs x 2 layers per model (paper: 5 seeds x 10 runs)
+    assert len(rep) == 2 * 2 * len(SEEDS) * TSNE["repeats"] and set(rep["seed"]) == set(SEEDS)
     assert rep["silhouette"].between(-1, 1).all()
     assert rep["neighbourhood_hit"].between(0, 1).all()
     assert rep["trustworthiness"].between(0, 1).all()
@@ -196,6 +197,36 @@ def test_tsne_indices_fixed_and_bounded():
     a, b = ev.tsne_indices(1000, 50), ev.tsne_indices(1000, 50)
     assert np.array_equal(a, b) and len(np.unique(a)) == 50 and np.all(np.diff(a) > 0)
     assert len(ev.tsne_indices(30, 50)) == 30
+
+
+def test_tsne_uses_the_first_test_images():
+    """Paper / authors' calculate_embeddings.py: the first 2000 test images, not a random choice."""
+    assert np.array_equal(ev.tsne_indices(10_000, 2000), np.arange(2000))
+
+
+def test_tsne_repeats_every_seed_and_is_reproducible(toy):
+    """All seeds x repeats t-SNE runs (their spread is Fig. 6's CI), distinct random states per
+    run, the same numbers on a second call; the embedding kept is seed 0's first run."""
+    data, _, paths, summary = toy
+    row = ev.best_cells(summary, "toy", models=["vANN"]).iloc[0].to_dict()
+    kw = dict(n_images=60, perplexity=8, n_neighbors=5, tsne_kwargs={"max_iter": 250}, repeats=3)
+    a = ev.analyse_model(row, paths[f"vANN/{row['cell']}"], data, **kw)
+    b = ev.analyse_model(row, paths[f"vANN/{row['cell']}"], data, **kw)
+    rep = a["representations"]
+    assert sorted(set(zip(rep["seed"], rep["repeat"]))) == [(s, r) for s in SEEDS for r in range(3)]
+    assert rep["hit_includes_self"].all()
+    scores = ["silhouette", "neighbourhood_hit", "trustworthiness"]
+    pd.testing.assert_frame_equal(rep, b["representations"])
+    runs = rep[rep["layer"] == "somata"].set_index(["seed", "repeat"])["silhouette"]
+    assert runs.nunique() > 1, "t-SNE runs of one network should differ (different random states)"
+    assert set(a["tsne"]["seed"]) == {SEEDS[0]} and len(a["tsne"]) == 2 * 60
+    assert ev.tsne_seed(1, 2) == ev.TSNE_SEED_STRIDE + 2
+    # the point itself counted (authors) scores higher than k true neighbours
+    c = ev.analyse_model(row, paths[f"vANN/{row['cell']}"], data, **{**kw, "repeats": 1}, include_self=False)
+    mine = rep[rep["repeat"] == 0].set_index(["seed", "layer"])["neighbourhood_hit"]
+    other = c["representations"].set_index(["seed", "layer"])["neighbourhood_hit"]
+    assert (mine > other).all() and not c["representations"]["hit_includes_self"].any()
+    assert rep[scores].notna().all().all()
 
 
 def test_test_noise_is_fixed_per_seed():

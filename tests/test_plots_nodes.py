@@ -160,3 +160,36 @@ def test_configuration_choices():
     disjoint = clean[~((clean["model"] == "vANN") & (clean["n_params"] == 8000))]
     disjoint = disjoint[~((disjoint["model"] != "vANN") & (disjoint["n_params"] == 20000))]
     assert matched_budget(disjoint) == 30000
+
+
+def test_fig6_scores_spread_over_seeds_and_repeats(tmp_path):
+    """Fig. 6 bars: mean and 95 % t-CI over seeds x t-SNE runs (paper: 5 x 10)."""
+    from scipy import stats
+
+    from dendritic.plots.representations import score_summary
+
+    rows, scores = [], []
+    for m in MODELS:
+        for layer in ("dendrites", "somata"):
+            y = np.repeat(np.arange(10), 6)
+            for seed in (0, 1):
+                for rep in range(3):
+                    if seed == 0 and rep == 0:
+                        rows.append(pd.DataFrame(dict(dataset="toy", model=m, seed=seed, repeat=rep,
+                                                      layer=layer, image=np.arange(60), label=y,
+                                                      x=RNG.normal(size=60) + y, y=RNG.normal(size=60))))
+                    scores.append(dict(dataset="toy", model=m, seed=seed, repeat=rep, layer=layer,
+                                       silhouette=RNG.uniform(-0.1, 0.5), neighbourhood_hit=RNG.uniform(0.5, 0.9),
+                                       trustworthiness=RNG.uniform(0.95, 1)))
+    scores = pd.DataFrame(scores)
+    summ = score_summary(scores, "silhouette")
+    vals = scores[(scores["model"] == "vANN") & (scores["layer"] == "somata")]["silhouette"]
+    assert summ.loc[("vANN", "somata"), "n"] == 6
+    assert summ.loc[("vANN", "somata"), "mean"] == pytest.approx(vals.mean())
+    assert summ.loc[("vANN", "somata"), "ci95"] == pytest.approx(
+        stats.t.ppf(0.975, 5) * vals.std(ddof=1) / np.sqrt(6))
+    one = score_summary(scores[(scores["seed"] == 0) & (scores["repeat"] == 0)], "silhouette")
+    assert (one["ci95"] == 0).all() and (one["n"] == 1).all()
+    out = [tmp_path / "fig6.png", tmp_path / "fig6.pdf"]
+    plot_fig6(pd.concat(rows), scores, out, class_names=[f"c{i}" for i in range(10)], best_cells=_best())
+    _nonempty(*out)

@@ -162,3 +162,47 @@ def test_failed_save_leaves_no_finished_marker(tmp_path, toy_data, monkeypatch):
     with pytest.raises(OSError):
         save_cell(tmp_path, c, res)
     assert not (tmp_path / "metrics.csv").exists()
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_early_stopping_keeps_last_weights_when_patience_never_runs_out(toy_data, engine):
+    """Authors' opt.py: the best weights come back only when patience ran out. A run that reaches
+    its epoch limit is the run without early stopping, even when its best epoch was earlier."""
+    es = cell(model="vANN", lr=0.05, epochs=3, patience=50, seeds=(1,))
+    plain = cell(model="vANN", lr=0.05, epochs=3, seeds=(1,))
+    a, b = (train_cell(c, toy_data, "cpu", engine=engine)[0] for c in (es, plain))
+    assert a.epochs_run == 3
+    assert a.epoch_min_val_loss < 2, "the test needs a run whose best epoch is not the last"
+    assert a.test_loss == b.test_loss and a.test_acc == b.test_acc
+    model = load_run_from_result(es, a, toy_data)
+    xt = to_float(toy_data.x_test, torch.device("cpu"))
+    assert evaluate(model, xt, toy_data.y_test)[0] == pytest.approx(a.test_loss, rel=1e-6)
+
+
+def test_sequential_split_keeps_whole_batches_like_the_authors():
+    """opt.py sequential_preprocess: 4 validation batches' worth per class on Fashion-MNIST, i.e.
+    5,376 training images (42 batches of 128) and 624 validation images per class."""
+    from dendritic.training import sequential_train_counts
+
+    assert sequential_train_counts([6000] * 10, 0.1, 128) == [5376] * 10
+    y = torch.arange(60_000) % 10
+    tr, va = split_validation(y, 0.1, torch.Generator().manual_seed(0), per_class=True, batch_size=128)
+    assert (torch.bincount(y[tr]) == 5376).all() and (torch.bincount(y[va]) == 624).all()
+    assert not set(tr.tolist()) & set(va.tolist()) and len(tr) + len(va) == 60_000
+    assert torch.equal(y[tr], y[tr].sort().values)
+    # unequal classes (MNIST-like): each class keeps whole batches
+    counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    train = sequential_train_counts(counts, 0.1, 128)
+    assert all(t % 128 == 0 and 0 < t < n for t, n in zip(train, counts))
+    with pytest.raises(ValueError, match="batch_size"):
+        sequential_train_counts([100, 100], 0.5, 128)
+
+
+def test_sequential_batches_are_full(toy_data):
+    c = cell(sequential=True, batch_size=32)
+    dev = torch.device("cpu")
+    rd = run_data(to_float(toy_data.x_train, dev), toy_data.y_train, to_float(toy_data.x_test, dev),
+                  toy_data.y_test, c, 0)
+    slices = batch_slices(len(rd.x_train), c.batch_size, rd.class_blocks)
+    assert all(sl.stop - sl.start == 32 for sl in slices), "a sequential batch is not full"
+    assert len(rd.x_val) > 0 and len(rd.x_train) + len(rd.x_val) == len(toy_data.y_train)

@@ -915,13 +915,18 @@ def silhouette(embedding: Any, labels: Any) -> float:
     return float(silhouette_score(_to_numpy(embedding), _to_numpy(labels).ravel()))
 
 
-def neighbourhood_hit(embedding: Any, labels: Any, n_neighbors: int = 11) -> float:
+def neighbourhood_hit(embedding: Any, labels: Any, n_neighbors: int = 11,
+                      include_self: bool = True) -> float:
     """Neighbourhood hit: mean fraction of each point's k nearest neighbours with its own label.
 
     Paper §4: "neighbourhood hit (fraction of the 11 nearest neighbours with the same label)".
-    Neighbours are Euclidean in the embedding and exclude the point itself (sklearn's
-    ``kneighbors()`` without a query array, which never returns a point as its own neighbour,
-    even with duplicates). Returns the mean over all points, in [0, 1].
+    Neighbours are Euclidean in the embedding. ``include_self`` (the default, and what the
+    authors' code computes, Fig. 6) counts the point itself as the first of its k neighbours, i.e.
+    (1 + hits among its k − 1 nearest others) / k: the query points are passed to sklearn's
+    ``kneighbors`` explicitly, so a point finds itself at distance 0. ``include_self=False`` takes k
+    true neighbours instead (``kneighbors()`` without a query, which never returns a point as its
+    own neighbour, even with duplicates); the score is then lower by about (1 − hit) / k.
+    Returns the mean over all points, in [0, 1].
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -932,7 +937,7 @@ def neighbourhood_hit(embedding: Any, labels: Any, n_neighbors: int = 11) -> flo
             f"n_neighbors ({n_neighbors}) must be smaller than the {x.shape[0]} points"
         )
     nn = NearestNeighbors(n_neighbors=n_neighbors).fit(x)
-    idx = nn.kneighbors(return_distance=False)  # (N, k), self excluded
+    idx = nn.kneighbors(x, return_distance=False) if include_self else nn.kneighbors(return_distance=False)
     return float((y[idx] == y[:, None]).mean())
 
 
@@ -955,6 +960,7 @@ def representation_scores(
     n_neighbors: int = 11,
     perplexity: float = 50.0,
     seed: int = 0,
+    include_self: bool = True,
     **tsne_kwargs: Any,
 ) -> dict[str, Any]:
     """t-SNE of a hidden layer plus the paper's three representation scores.
@@ -965,7 +971,9 @@ def representation_scores(
 
     Returns ``{"embedding": (N, 2) array, "silhouette", "neighbourhood_hit", "trustworthiness"}``;
     silhouette and neighbourhood hit are measured on the embedding, trustworthiness compares the
-    embedding with ``acts``. Extra keyword arguments go to ``sklearn.manifold.TSNE``.
+    embedding with ``acts``; ``include_self`` goes to :func:`neighbourhood_hit` (default: the
+    point counts as one of its own neighbours, as in the authors' code). Extra keyword arguments go
+    to ``sklearn.manifold.TSNE``; ``seed`` is its ``random_state``.
     """
     x = _to_numpy(acts).astype(np.float64)
     y = _to_numpy(labels).ravel()
@@ -973,7 +981,7 @@ def representation_scores(
     return {
         "embedding": emb,
         "silhouette": silhouette(emb, y),
-        "neighbourhood_hit": neighbourhood_hit(emb, y, n_neighbors),
+        "neighbourhood_hit": neighbourhood_hit(emb, y, n_neighbors, include_self=include_self),
         "trustworthiness": trustworthiness(x, emb, n_neighbors),
     }
 

@@ -46,7 +46,7 @@ class Cell:
     layers: int = 1
     dropout: float = 0.0
     sigma: float = 0.0
-    patience: int | None = None  # early stopping on validation loss, best weights restored
+    patience: int | None = None  # early stopping on validation loss (best weights back when it stops)
     sequential: bool = False  # class-ordered batches, no shuffling
     seeds: tuple[int, ...] = field(default=(0,))
     batch_size: int = 128
@@ -191,6 +191,14 @@ def check_config(config: dict[str, Any]) -> None:
                     f"(models and datasets), or give experiments.{name} a grid (networks: grid, with "
                     f"dendrites and somata)."
                 )
+    depth = (config.get("experiments") or {}).get("depth") or {}
+    layers = {int(L) for L in depth.get("layers", [])}
+    for key in depth.get("lr") or {}:
+        if not str(key).isdigit() or int(key) not in layers:
+            raise ConfigError(
+                f"experiments.depth.lr has a learning rate for L = {key}, which experiments.depth.layers "
+                f"({sorted(layers)}) does not list; use depths from that list as keys, e.g. lr: {{4: 0.005}}."
+            )
 
 
 def _grid(exp: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
@@ -226,8 +234,9 @@ def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str
         return [Cell(**{**base, "lr": float(r)}) for r in exp["rates"]]
     if name == "early_stopping":
         return [Cell(**{**base, "epochs": exp.get("max_epochs", 100)}, patience=exp.get("patience", 10))]
-    if name == "depth":
-        return [Cell(**base, layers=int(L)) for L in exp["layers"]]
+    if name == "depth":  # per-depth learning rates (authors: L = 4 with 0.005)
+        lrs = {int(k): float(v) for k, v in (exp.get("lr") or {}).items()}
+        return [Cell(**{**base, "lr": lrs.get(int(L), base["lr"])}, layers=int(L)) for L in exp["layers"]]
     if name == "noise":
         return [Cell(**base, sigma=float(sg)) for sg in exp["sigmas"]]
     if name == "sequential":

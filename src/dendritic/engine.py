@@ -543,7 +543,9 @@ def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int], 
     early stopping, else its current ones) are kept aside, its live weights and Adam moments are
     zeroed and its loss gets weight 0, so from then on its gradient and its Adam update are exactly
     zero and it cannot disturb anything (the others never depended on it). The loop ends when every
-    replica is frozen or after ``cell.epochs``. The wall time of the batch is shared equally.
+    replica is frozen or after ``cell.epochs``; a replica still running then keeps its last
+    weights (best weights are restored only when patience ran out, as in the reference loop and the
+    authors' ``opt.py``). The wall time of the batch is shared equally.
     """
     from dendritic.training import RunResult, batch_slices, compact_state, evaluate, generator
 
@@ -623,8 +625,8 @@ def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int], 
     # Test metrics come from each replica's saved form (a DendriticNet, evaluated by the reference
     # code), so that what is reported is exactly what the saved weights give (load_run).
     for r, res in enumerate(results):
-        if final_state[r] is None:
-            final_state[r] = best_state[r] if best_state[r] is not None else net.replica_state(r)
+        if final_state[r] is None:  # ran to the epoch limit: its last weights, as the reference
+            final_state[r] = net.replica_state(r)
         net.load_replica_state(r, final_state[r])
         vals = [h["val_loss"] for h in res.history]
         finite = [v if math.isfinite(v) else math.inf for v in vals]

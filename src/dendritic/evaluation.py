@@ -22,9 +22,14 @@ model's most accurate one), is analysed on the whole test set:
 
 * node statistics of every hidden layer for **every** non-diverged seed (cheap: one forward pass);
 * weight statistics for every seed; weight histograms of the first seed (the one the figure shows);
-* t-SNE of every hidden layer for the **first** non-diverged seed on a fixed, seeded choice of
-  ``n_images`` test images, the same images for every model (:func:`tsne_indices`), with the
-  silhouette, the neighbourhood hit and the trustworthiness.
+* t-SNE of every hidden layer on the **first** ``n_images`` test images (paper §4: the first 2000),
+  the same images for every model (:func:`tsne_indices`), for **every** non-diverged seed and
+  ``repeats`` t-SNE runs each (paper: 5 trials × 10 runs, 95 % CI), with the silhouette, the
+  neighbourhood hit and the trustworthiness of each run (``representations.csv``: one row per
+  seed, repeat and layer). Only the embedding of the first seed's first run is kept
+  (``tsne.csv``), the one Fig. 6 draws. t-SNE run ``r`` of seed ``s`` uses
+  ``random_state = TSNE_SEED_STRIDE·s + r`` (:func:`tsne_seed`), so the same seed gives the same
+  scores.
 
 Test-time noise (:func:`robustness_frame`)
 -----------------------------------------
@@ -60,6 +65,7 @@ __all__ = [
     "hidden_activations",
     "layer_weights",
     "tsne_indices",
+    "tsne_seed",
     "node_table",
     "weight_tables",
     "representation_tables",
@@ -152,11 +158,21 @@ def _seed_list(seeds: Any) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def tsne_indices(n_test: int, n_images: int, seed: int = 0) -> np.ndarray:
-    """A fixed, seeded choice of ``min(n_images, n_test)`` test images (sorted indices), the same
-    for every model so that their embeddings show the same images."""
-    n = min(int(n_images), int(n_test))
-    return np.sort(np.random.default_rng(seed).choice(n_test, size=n, replace=False))
+def tsne_indices(n_test: int, n_images: int) -> np.ndarray:
+    """The first ``min(n_images, n_test)`` test images (indices 0, 1, …), as the paper embeds the
+    first 2000 of Fashion-MNIST's test set; the same for every model."""
+    return np.arange(min(int(n_images), int(n_test)))
+
+
+#: Stride between the t-SNE random states of two model seeds (:func:`tsne_seed`).
+TSNE_SEED_STRIDE = 1000
+
+
+def tsne_seed(model_seed: int, repeat: int) -> int:
+    """``random_state`` of t-SNE run ``repeat`` (0-based) on the network of ``model_seed``."""
+    if not 0 <= int(repeat) < TSNE_SEED_STRIDE:
+        raise ValueError(f"t-SNE repeat {repeat} out of range 0..{TSNE_SEED_STRIDE - 1}")
+    return TSNE_SEED_STRIDE * int(model_seed) + int(repeat)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,15 +241,21 @@ def weight_tables(model: torch.nn.Module, bins: int = 60) -> tuple[pd.DataFrame,
 
 def representation_tables(model: torch.nn.Module, x: torch.Tensor, y: Any, indices: np.ndarray,
                           perplexity: float = 50.0, n_neighbors: int = 11, seed: int = 0,
+                          repeats: int = 1, include_self: bool = True,
                           **tsne_kwargs: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """t-SNE of every hidden layer on the test images ``indices`` and the three scores
-    (:func:`analysis.representation_scores`).
+    """``repeats`` t-SNE runs of every hidden layer on the test images ``indices`` and the three
+    scores of each run (:func:`analysis.representation_scores`; ``include_self`` is the
+    neighbourhood hit's choice, see :func:`analysis.neighbourhood_hit`). Run ``r`` uses t-SNE
+    ``random_state = seed + r``.
 
     The perplexity is lowered to ``(n - 1) / 3`` when there are too few images for it (sklearn
-    needs perplexity < n); the value used is in the table. Returns (scores: one row per layer with
-    ``layer, n_images, perplexity, n_neighbors, silhouette, neighbourhood_hit, trustworthiness``;
-    embeddings: ``layer, image, label, x, y``, one row per layer and image).
+    needs perplexity < n); the value used is in the table. Returns (scores: one row per run and
+    layer with ``repeat, layer, n_images, perplexity, n_neighbors, hit_includes_self, silhouette,
+    neighbourhood_hit, trustworthiness``; embeddings of run 0: ``layer, image, label, x, y``, one
+    row per layer and image).
     """
+    if int(repeats) < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     y = an._to_numpy(y).astype(np.int64)
     idx = torch.as_tensor(indices, dtype=torch.long, device=x.device)
     xs, ys = x[idx], y[np.asarray(indices)]
@@ -244,15 +266,18 @@ def representation_tables(model: torch.nn.Module, x: torch.Tensor, y: Any, indic
     k = min(int(n_neighbors), max((n - 1) // 2, 1))
     scores, embeds = [], []
     for name, acts in zip(hidden_layer_names(model.L), hidden_activations(model, xs)):
-        r = an.representation_scores(acts, ys, n_neighbors=k, perplexity=perp, seed=seed,
-                                     **tsne_kwargs)
-        scores.append(dict(layer=name, n_images=n, perplexity=perp, n_neighbors=k,
-                           silhouette=r["silhouette"], neighbourhood_hit=r["neighbourhood_hit"],
-                           trustworthiness=r["trustworthiness"]))
-        emb = r["embedding"]
-        embeds.append(pd.DataFrame({"layer": name, "image": np.asarray(indices), "label": ys,
-                                    "x": emb[:, 0].astype(np.float32),
-                                    "y": emb[:, 1].astype(np.float32)}))
+        for rep in range(int(repeats)):
+            r = an.representation_scores(acts, ys, n_neighbors=k, perplexity=perp, seed=seed + rep,
+                                         include_self=include_self, **tsne_kwargs)
+            scores.append(dict(repeat=rep, layer=name, n_images=n, perplexity=perp, n_neighbors=k,
+                               hit_includes_self=bool(include_self), silhouette=r["silhouette"],
+                               neighbourhood_hit=r["neighbourhood_hit"],
+                               trustworthiness=r["trustworthiness"]))
+            if rep == 0:
+                emb = r["embedding"]
+                embeds.append(pd.DataFrame({"layer": name, "image": np.asarray(indices), "label": ys,
+                                            "x": emb[:, 0].astype(np.float32),
+                                            "y": emb[:, 1].astype(np.float32)}))
     return pd.DataFrame(scores), pd.concat(embeds, ignore_index=True)
 
 
@@ -266,12 +291,15 @@ def _with_ids(df: pd.DataFrame, ids: Mapping[str, Any]) -> pd.DataFrame:
 def analyse_model(best: Mapping[str, Any], weights_path: str | Path, prepared,
                   threshold: float = 0.4, n_images: int = 2000, perplexity: float = 50.0,
                   n_neighbors: int = 11, device: str | torch.device = "cpu",
-                  tsne_kwargs: Mapping[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+                  tsne_kwargs: Mapping[str, Any] | None = None, repeats: int = 10,
+                  include_self: bool = True) -> dict[str, pd.DataFrame]:
     """Every analysis of one model's best configuration ``best`` (a row of :func:`best_cells`)
     from its cell's ``weights.pt`` on the test set of ``prepared`` (a PreparedDataset).
 
     Returns ``{"best_cells", "node_stats", "weight_stats", "weight_hists", "representations",
     "tsne"}`` (see :data:`ANALYSIS_TABLES` and the module docstring for which seeds enter which).
+    ``repeats`` t-SNE runs per seed (paper: 10); ``include_self``: the neighbourhood hit counts
+    the point itself among its ``n_neighbors`` (authors' code).
     """
     dev = resolve_device(device) if isinstance(device, str) else device
     seeds = _seed_list(best["seeds"])
@@ -281,7 +309,7 @@ def analyse_model(best: Mapping[str, Any], weights_path: str | Path, prepared,
     y = prepared.y_test.cpu().numpy()
     C = prepared.n_classes
     base = {k: best[k] for k in ("dataset", "model", "cell", "dendrites", "somata", "layers")}
-    nodes, wstats = [], []
+    nodes, wstats, reps = [], [], []
     out: dict[str, pd.DataFrame] = {"best_cells": pd.DataFrame([dict(best)])}
     for i, seed in enumerate(seeds):
         model = load_run(weights_path, seed, prepared.image_shape, C).to(dev)
@@ -289,16 +317,17 @@ def analyse_model(best: Mapping[str, Any], weights_path: str | Path, prepared,
         nodes.append(_with_ids(node_table(model, x, y, C, threshold), ids))
         ws, hist = weight_tables(model)
         wstats.append(_with_ids(ws, ids))
-        if i == 0:  # the first seed: histograms and t-SNE
+        sc, emb = representation_tables(model, x, y, tsne_indices(len(y), n_images), perplexity,
+                                        n_neighbors, seed=tsne_seed(seed, 0), repeats=repeats,
+                                        include_self=include_self, **dict(tsne_kwargs or {}))
+        reps.append(_with_ids(sc, ids))
+        if i == 0:  # the first seed: the histograms and the embedding the figures show
             out["weight_hists"] = _with_ids(hist, ids)
-            idx = tsne_indices(len(y), n_images)
-            sc, emb = representation_tables(model, x, y, idx, perplexity, n_neighbors,
-                                            **dict(tsne_kwargs or {}))
-            out["representations"] = _with_ids(sc, ids)
             out["tsne"] = _with_ids(emb, ids)
         log.info("%s %s seed %d analysed", best["model"], best["cell"], seed)
     out["node_stats"] = pd.concat(nodes, ignore_index=True)
     out["weight_stats"] = pd.concat(wstats, ignore_index=True)
+    out["representations"] = pd.concat(reps, ignore_index=True)
     return {k: out[k] for k in ANALYSIS_TABLES}
 
 

@@ -3,7 +3,9 @@
 Protocol (paper, Methods; ``shared/spec/paper.md`` §2): pixels / 255, flattened; 10% of the
 training set held out for validation after a seeded shuffle; Adam (lr 1e-3, betas 0.9/0.999,
 eps 1e-7 as in Keras), batch 128, the training set reshuffled every epoch, cross-entropy loss;
-test metrics after the last epoch (or, with early stopping, with the best weights restored).
+test metrics after the last epoch. Early stopping (patience on the validation loss) restores the
+weights of the best epoch only when patience runs out and the run stops; a run that reaches its
+epoch limit keeps its last weights, as the authors' loop does (their ``opt.py``, ``custom_train_loop``).
 
 One seed fixes everything random about a run, through separate streams (see :func:`generator`):
 the model's masks and init (in :mod:`dendritic.models`), the validation split, the batch order,
@@ -77,25 +79,57 @@ def to_float(x_uint8: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x_uint8.to(device).reshape(x_uint8.shape[0], -1).float().div_(255.0)
 
 
+def sequential_train_counts(class_counts: list[int], fraction: float, batch_size: int) -> list[int]:
+    """Training images per class in the sequential task, so that every batch is full and holds
+    one class (paper §3 "sequential"; the authors' ``sequential_preprocess`` in ``opt.py``).
+
+    ``v = int(fraction · N / (batch_size · C))`` whole batches per class are the validation share
+    (N images, C classes); class c keeps ``(n_c // batch_size - v) · batch_size`` images for
+    training and the rest, ``n_c`` minus that, goes to validation. Fashion-MNIST (6,000 per class,
+    batch 128, 10 %): v = 4, so 5,376 training images (42 full batches) and 624 validation images
+    per class.
+    """
+    counts = [int(n) for n in class_counts]
+    n, C = sum(counts), len(counts)
+    v = int(fraction * n / (batch_size * C))
+    train = [(nc // batch_size - v) * batch_size for nc in counts]
+    short = [c for c, t in enumerate(train) if t <= 0]
+    if short:
+        raise ValueError(
+            f"sequential split: class {short[0]} has {counts[short[0]]} training images, too few for "
+            f"{v} validation batch(es) plus one training batch of {batch_size}; lower "
+            "training.batch_size or use more images per class")
+    if sum(counts) - sum(train) == 0:
+        raise ValueError(
+            f"sequential split: with batch size {batch_size} every class fits whole batches and "
+            f"validation_fraction {fraction} gives no validation image; raise validation_fraction")
+    return train
+
+
 def split_validation(
-    y: torch.Tensor, fraction: float, gen: torch.Generator, per_class: bool = False
+    y: torch.Tensor, fraction: float, gen: torch.Generator, per_class: bool = False,
+    batch_size: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded shuffle, then hold out ``fraction`` for validation (per class if asked).
 
     Returns (train_idx, val_idx) as CPU int64 tensors. With ``per_class`` the training indices are
-    ordered by class (class 0 first), which the sequential task relies on.
+    ordered by class (class 0 first), which the sequential task relies on; each class then holds
+    out ``round(fraction · n_c)`` images, or, given ``batch_size`` (what the sequential task
+    does), whatever :func:`sequential_train_counts` leaves over, so that every training batch is full.
     """
     perm = torch.randperm(len(y), generator=gen)
     if not per_class:
         n_val = int(round(fraction * len(y)))
         return perm[n_val:], perm[:n_val]
     y_perm = y.cpu()[perm]
-    train, val = [], []
-    for c in torch.unique(y_perm).tolist():
-        idx = perm[y_perm == c]
-        n_val = int(round(fraction * len(idx)))
-        val.append(idx[:n_val])
-        train.append(idx[n_val:])
+    classes = torch.unique(y_perm).tolist()
+    groups = [perm[y_perm == c] for c in classes]
+    if batch_size is None:
+        n_train = [len(idx) - int(round(fraction * len(idx))) for idx in groups]
+    else:
+        n_train = sequential_train_counts([len(idx) for idx in groups], fraction, batch_size)
+    train = [idx[len(idx) - t:] for idx, t in zip(groups, n_train)]
+    val = [idx[: len(idx) - t] for idx, t in zip(groups, n_train)]
     return torch.cat(train), torch.cat(val)
 
 
@@ -104,7 +138,8 @@ def split_and_corrupt(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torc
     """One run's split and noise: ``(train_idx, val_idx, x_train, x_test)``, indices on the device;
     the images are the inputs themselves unless ``cell.sigma`` > 0 (then noisy copies)."""
     tr_idx, va_idx = split_validation(
-        y_train, cell.validation_fraction, generator(seed, "split"), per_class=cell.sequential
+        y_train, cell.validation_fraction, generator(seed, "split"), per_class=cell.sequential,
+        batch_size=cell.batch_size if cell.sequential else None,
     )
     dev = x_train.device
     if cell.sigma:
@@ -194,7 +229,7 @@ def train_run(model: torch.nn.Module, data: RunData, cell: Cell, seed: int) -> R
     n = len(data.x_train)
     dev = data.x_train.device
     res = RunResult(seed=seed, n_params=int(model.n_params()))
-    best_val, best_state, since_best = math.inf, None, 0
+    best_val, best_state, since_best, stopped = math.inf, None, 0, False
     slices = batch_slices(n, cell.batch_size, data.class_blocks)
 
     model.train()
@@ -237,9 +272,12 @@ def train_run(model: torch.nn.Module, data: RunData, cell: Cell, seed: int) -> R
             since_best += 1
             if cell.patience is not None and since_best >= cell.patience:
                 log.info("seed %d: early stop after epoch %d (best val loss %.4f)", seed, epoch + 1, best_val)
+                stopped = True
                 break
 
-    if best_state is not None:
+    # best weights back only when patience ran out (or the run diverged); at the epoch limit the
+    # last weights stay
+    if best_state is not None and (stopped or res.diverged):
         model.load_state_dict(best_state)
     vals = [h["val_loss"] for h in res.history]
     finite = [v if math.isfinite(v) else math.inf for v in vals]

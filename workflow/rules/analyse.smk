@@ -48,6 +48,8 @@ rule analyse_best_model:
         perplexity=config["analysis"]["tsne"]["perplexity"],
         n_neighbors=config["analysis"]["tsne"]["n_neighbors"],
         tsne_kwargs={"max_iter": config["analysis"]["tsne"]["max_iter"]},
+        repeats=config["analysis"]["tsne"]["repeats"],
+        hit_includes_self=config["analysis"]["tsne"]["hit_includes_self"],
     conda:
         "../../environment.yml"
     log:

@@ -9,5 +9,5 @@ run_best_model_analysis(
     list(snakemake.input.weights), dict(snakemake.output.items()), device=p.device, threads=snakemake.threads,
     selection=p.selection,
     threshold=p.threshold, n_images=p.n_images, perplexity=p.perplexity, n_neighbors=p.n_neighbors,
-    tsne_kwargs=p.tsne_kwargs,
+    tsne_kwargs=p.tsne_kwargs, repeats=p.repeats, include_self=p.hit_includes_self,
 )

@@ -1,5 +1,5 @@
 """Performance figures: Fig. 2 (loss/accuracy vs parameters and vs D), Suppl. Fig. 2 (training
-curves) and Suppl. Fig. 7 (epoch of minimum validation loss).
+curves) and Suppl. Fig. 7 (epoch of minimum validation loss of the best configurations).
 
 All of them read ``results/summary.csv`` (or a cell's ``history.csv``); means and 95% CIs over
 seeds come from :func:`dendritic.analysis.aggregate_seeds`, which leaves diverged runs out and
@@ -41,10 +41,33 @@ def _errorbar(ax, x, mean, ci, model, **kw):
                 marker="o", ms=3.5, lw=1.0, elinewidth=0.8, capsize=1.5, **kw)
 
 
+def _line(ax, x, mean, ci, model, **kw):
+    """Means joined by a line, their 95 % CI as a band (the paper's seaborn line plots)."""
+    x, mean, ci = (np.asarray(v, dtype=float) for v in (x, mean, ci))
+    color = style.model_color(model)
+    ax.plot(x, mean, color=color, label=model, marker="o", ms=3.2, lw=1.1, **kw)
+    ci = np.nan_to_num(ci)
+    ax.fill_between(x, mean - ci, mean + ci, color=color, alpha=0.18, lw=0)
+
+
+def vann_best(agg: pd.DataFrame, metric: str) -> tuple[float, float] | None:
+    """vANN's best mean ``metric`` over its configurations (lowest loss, highest accuracy) and the
+    trainable parameters of that configuration; None without vANN runs."""
+    ref = agg[agg["model"] == "vANN"]
+    if ref.empty:
+        return None
+    col = f"{metric}_mean"
+    row = ref.loc[ref[col].idxmin() if metric == "test_loss" else ref[col].idxmax()]
+    return float(row[col]), float(row["n_params"])
+
+
 def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str],
               dataset: str = "fmnist") -> pd.DataFrame:
-    """Fig. 2: test loss and accuracy against trainable parameters (log x, dashed line at vANN's
-    best) and against D for the two largest S. Returns the aggregated table it plotted."""
+    """Fig. 2 as the paper draws it: test loss and accuracy against trainable parameters (log x),
+    one line per model through its configurations' means with the 95 % CI over seeds as a band,
+    dashed lines at vANN's best mean (horizontal) and at that configuration's parameters
+    (vertical); then loss and accuracy against D for the two largest S, dendritic models only
+    (vANN is the dashed line there). Returns the aggregated table it plotted."""
     df = summary if isinstance(summary, pd.DataFrame) else load_summary(summary)
     df = _select(df, dataset, models)
     agg = aggregate_seeds(df)
@@ -59,23 +82,25 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
         ax = axes[row, 0]
         for m in models:
             a = agg[agg["model"] == m].sort_values("n_params")
-            _errorbar(ax, a["n_params"], a[f"{metric}_mean"] * scale, a[f"{metric}_ci95"] * scale, m,
-                      ls="none", alpha=0.9)
-        ref = agg[agg["model"] == "vANN"]
-        if not ref.empty:
-            best = ref[f"{metric}_mean"].min() if metric == "test_loss" else ref[f"{metric}_mean"].max()
-            ax.axhline(best * scale, color=style.model_color("vANN"), ls="--", lw=1,
-                       label="vANN best")
+            _line(ax, a["n_params"], a[f"{metric}_mean"] * scale, a[f"{metric}_ci95"] * scale, m)
+        best = vann_best(agg, metric)
+        if best is not None:
+            ax.axhline(best[0] * scale, color="k", ls="--", lw=1, label="vANN best")
+            ax.axvline(best[1], color="k", ls="--", lw=1)
         ax.set_xscale("log")
         ax.set_xlabel("Trainable parameters")
         ax.set_ylabel(ylabel)
         for col, s in enumerate(s_values, start=1):
             ax = axes[row, col]
             for m in models:
+                if m == "vANN":  # the paper's vs-D panels show the dendritic models only
+                    continue
                 a = agg[(agg["model"] == m) & (agg["somata"] == s)].sort_values("dendrites")
                 if len(a):
-                    _errorbar(ax, a["dendrites"], a[f"{metric}_mean"] * scale,
-                              a[f"{metric}_ci95"] * scale, m)
+                    _line(ax, a["dendrites"], a[f"{metric}_mean"] * scale,
+                          a[f"{metric}_ci95"] * scale, m)
+            if best is not None:
+                ax.axhline(best[0] * scale, color="k", ls="--", lw=1)
             ax.set_xscale("log", base=2)
             d_values = sorted(agg["dendrites"].unique())
             ax.set_xticks(d_values, [str(d) for d in d_values])
@@ -83,9 +108,8 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
             ax.set_xlabel("Dendrites per soma (D)")
             ax.set_title(f"S = {s} somata")
             ax.set_ylabel(ylabel)
-    axes[0, 0].set_title(f"{dataset.upper()}: mean ± 95% CI over seeds")
+    axes[0, 0].set_title(f"{dataset.upper()}: mean, band = 95% CI over seeds")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    handles, labels = handles[1:] + handles[:1], labels[1:] + labels[:1]  # models first
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
                bbox_to_anchor=(0.5, 1.03))
     fig.tight_layout()
@@ -135,27 +159,66 @@ def plot_curves(cells: Sequence[dict], histories: Sequence[str | Path], out_path
     style.save(fig, out_paths)
 
 
+def min_val_epoch_table(df: pd.DataFrame, models: Sequence[str], experiment: str = "main") -> pd.DataFrame:
+    """The runs Suppl. Fig. 7 draws: for every dataset and model, every non-diverged seed of its
+    best-accuracy configuration (highest mean test accuracy over seeds, paper §4 "Best models"),
+    with ``epoch_min_val_loss`` (0-based, as the authors' ``num_epochs_min``) and ``max_epochs``."""
+    from dendritic.analysis import _diverged_mask, best_models
+
+    sel = df[(df["experiment"] == experiment) & df["model"].isin(models)]
+    if sel.empty:
+        raise ValueError(f"no {experiment!r} runs of {list(models)} in the summary")
+    ok = sel[~_diverged_mask(sel)]
+    parts = []
+    for dataset, runs in ok.groupby("dataset", sort=False):
+        best = best_models(aggregate_seeds(runs), "test_acc")
+        keys = best[["model", "dendrites", "somata"]]
+        parts.append(runs.merge(keys, on=["model", "dendrites", "somata"]))
+    return pd.concat(parts, ignore_index=True) if parts else ok.iloc[:0]
+
+
 def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str],
-                       dataset: str = "fmnist") -> None:
-    """Suppl. Fig. 7: epoch of minimum validation loss (1-based, mean ± 95% CI) vs parameters."""
+                       dataset: str | None = None) -> pd.DataFrame:
+    """Suppl. Fig. 7 as the authors draw it: box plots of the epoch of minimum validation loss
+    (0-based) of the best-accuracy configuration of each model (its seeds), one group per dataset
+    of the main experiment, with a dashed line at each dataset's number of epochs (15 / 25 / 50 at
+    the paper's protocol). ``dataset`` restricts it to one dataset. Returns the runs drawn."""
     df = summary if isinstance(summary, pd.DataFrame) else load_summary(summary)
-    df = _select(df, dataset, models).copy()
-    df["min_epoch"] = df["epoch_min_val_loss"] + 1
-    agg = aggregate_seeds(df, metrics=("min_epoch",))
-    models = [m for m in style.MODEL_ORDER if m in set(agg["model"])]
+    if dataset is not None:
+        df = df[df["dataset"] == dataset]
+    runs = min_val_epoch_table(df, models)
+    datasets = list(dict.fromkeys(runs["dataset"]))
+    models = [m for m in style.MODEL_ORDER if m in set(runs["model"])]
 
     style.setup()
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    for m in models:
-        a = agg[agg["model"] == m].sort_values("n_params")
-        _errorbar(ax, a["n_params"], a["min_epoch_mean"], a["min_epoch_ci95"], m, ls="none")
-    max_ep = int(df["max_epochs"].max()) if "max_epochs" in df else int(df["epochs"].max())
-    ax.axhline(max_ep, color="grey", lw=0.8, ls=":", label=f"last epoch ({max_ep})")
-    ax.set_xscale("log")
-    ax.set_xlabel("Trainable parameters")
-    ax.set_ylabel("Epoch of minimum validation loss")
-    ax.set_title(f"{dataset.upper()}: mean ± 95% CI over seeds")
-    ax.legend(frameon=False, fontsize=7, ncol=2)
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.0 + 1.3 * len(datasets) * max(len(models), 1) / 4), 3.6))
+    width = 0.8 / max(len(models), 1)
+    for j, m in enumerate(models):
+        pos, data = [], []
+        for i, d in enumerate(datasets):
+            v = runs[(runs["dataset"] == d) & (runs["model"] == m)]["epoch_min_val_loss"].to_numpy(float)
+            if len(v):
+                pos.append(i + (j - (len(models) - 1) / 2) * width)
+                data.append(v)
+        if not data:
+            continue
+        c = style.model_color(m)
+        ax.boxplot(data, positions=pos, widths=width * 0.85, patch_artist=True, manage_ticks=False,
+                   boxprops=dict(facecolor=c, alpha=0.6, edgecolor=c), medianprops=dict(color="k"),
+                   whiskerprops=dict(color=c), capprops=dict(color=c),
+                   flierprops=dict(marker=".", ms=3, markeredgecolor=c))
+        ax.plot([], [], color=c, lw=6, alpha=0.6, label=m)
+    col = "max_epochs" if "max_epochs" in runs else "epochs"
+    for ep in sorted(runs[col].dropna().astype(int).unique()):
+        ax.axhline(ep, color="k", ls="--", lw=0.8)
+        ax.text(len(datasets) - 0.5, ep, f" {ep} epochs", fontsize=7, va="center", ha="left")
+    ax.set_xticks(range(len(datasets)), [d.upper() for d in datasets])
+    ax.set_xlim(-0.5, len(datasets) - 0.5)
+    ax.set_ylabel("Epoch of minimum validation loss (0-based)")
+    ax.set_title("Best-accuracy configuration of each model, all its seeds")
+    ax.legend(frameon=False, fontsize=7, ncol=min(len(models), 5), loc="upper center",
+              bbox_to_anchor=(0.5, -0.1))
     fig.tight_layout()
-    _diverged_note(fig, df)
+    _diverged_note(fig, df[df["model"].isin(models) & (df["experiment"] == "main")])
     style.save(fig, out_paths)
+    return runs
