@@ -23,7 +23,7 @@ def load(name="config.yaml"):
         return yaml.safe_load(fh)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config/test.yaml", "config/demo.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "config/test.yaml", "config/demo.yaml", "config/fmnist.yaml"])
 def test_shipped_configs_are_valid(name):
     cfg = load(name)
     validate_config(cfg)
