@@ -32,7 +32,7 @@ def _diverged_note(fig, df: pd.DataFrame) -> None:
     if n:
         bad = df[df["diverged"]].groupby("model").size()
         txt = ", ".join(f"{m}: {k}" for m, k in bad.items())
-        fig.text(0.01, -0.02, f"Diverged runs (NaN/inf loss) left out of the means: {n} ({txt})",
+        fig.text(0.01, -0.02, f"Diverged runs (loss NaN/inf or above training.divergence_loss) left out of the means: {n} ({txt})",
                  fontsize=7, color="firebrick", ha="left", va="top")
 
 
@@ -88,6 +88,7 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
     handles, labels = handles[1:] + handles[:1], labels[1:] + labels[:1]  # models first
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
                bbox_to_anchor=(0.5, 1.03))
+    style.mark_panels_without_data(fig)  # every run diverged: say so (log axes need data)
     fig.tight_layout()
     _diverged_note(fig, df)
     style.save(fig, out_paths)
@@ -156,6 +157,7 @@ def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Se
     ax.set_ylabel("Epoch of minimum validation loss")
     ax.set_title(f"{dataset.upper()}: mean ± 95% CI over seeds")
     ax.legend(frameon=False, fontsize=7, ncol=2)
+    style.mark_panels_without_data(fig)  # every run diverged: say so (log axes need data)
     fig.tight_layout()
     _diverged_note(fig, df)
     style.save(fig, out_paths)
