@@ -38,7 +38,8 @@ def _at_least(low: int):
 
 def _number(low: float, high: float = math.inf, low_open: bool = False, high_open: bool = False):
     """argparse type: a finite number in the interval given (``*_open``: that end excluded)."""
-    where = f"{'(' if low_open else '['}{low:g}, {'∞' if high == math.inf else f'{high:g}'}{')' if high_open else ']'}"
+    upper = "∞)" if high == math.inf else f"{high:g}{')' if high_open else ']'}"
+    where = f"{'(' if low_open else '['}{low:g}, {upper}"
 
     def parse(text: str) -> float:
         try:
