@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -126,7 +127,8 @@ def test_finished_results_survive_every_fault(tmp_path):
     #    takes 3 s (provenance asks git for the commit between the two) holds the job there.
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
-    (fake_bin / "git").write_text("#!/bin/sh\nsleep 3\nexec /usr/bin/git \"$@\"\n")
+    real_git = shutil.which("git") or "false"
+    (fake_bin / "git").write_text(f"#!/bin/sh\nsleep 3\nexec {real_git} \"$@\"\n")
     (fake_bin / "git").chmod(stat.S_IRWXU)
     proc = start(wf, env={"PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"})
     try:

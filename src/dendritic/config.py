@@ -205,10 +205,11 @@ def _coerce(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
     if isinstance(value, float) and "integer" in types and value.is_integer():
         return int(value)  # 1.0 where an integer is wanted: 1 (D1.0_S32 is no cell any rule makes)
     if isinstance(value, dict) and "object" in types:
-        props = schema.get("properties", {})
+        props, other = schema.get("properties", {}), schema.get("additionalProperties")
         for key in list(value):
-            if key in props:
-                value[key] = _coerce(value[key], props[key], root)
+            sub = props.get(key, other if isinstance(other, dict) else None)
+            if sub is not None:
+                value[key] = _coerce(value[key], sub, root)
     elif isinstance(value, list) and "array" in types and isinstance(schema.get("items"), dict):
         value[:] = [_coerce(v, schema["items"], root) for v in value]
     return value

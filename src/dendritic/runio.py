@@ -108,7 +108,8 @@ def stop_when_orphaned(interval_s: float = 1.0) -> threading.Thread:
     A Snakemake job runs as a child of Snakemake; when Snakemake is killed (``kill -9``, a closed
     terminal) the job would go on as an orphan, and a rerun would train the same cell a second time
     beside it. A daemon thread notices the re-parenting (``os.getppid()`` changes) and exits with
-    status 1; what the job had written is temporary files only, removed when the cell runs again.
+    status 1. The cell is left unfinished (no ``metrics.csv``) and is redone by the next run, which
+    also removes the temporary files the exit may leave.
     """
     parent = os.getppid()
 
