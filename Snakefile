@@ -12,7 +12,8 @@ import copy
 import os
 import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.logging import logger
+from snakemake.utils import min_version
 
 min_version("9.20")
 
@@ -23,7 +24,7 @@ sys.path.insert(0, _SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [_SRC, os.getenv("PYTHONPATH")])))
 
 try:
-    from dendritic.config import describe_config_errors
+    from dendritic.config import ConfigError, validate_config
 except ImportError as err:
     raise WorkflowError(
         f"cannot import the 'dendritic' library ({err}): its dependencies are missing. "
@@ -43,13 +44,14 @@ if workflow.config_settings.configfiles:
     config.update(copy.deepcopy(workflow.config_settings.overwrite_config))
 
 
-# A readable message (key, problem, allowed values) first; then snakemake's validate fills defaults.
-_problems = describe_config_errors(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
-if _problems:
-    raise WorkflowError(f"invalid configuration:\n{_problems}")
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
+# The one validation: values typed as the schema wants (nested --config values arrive as text,
+# 1.0 where an integer is wanted becomes 1), readable errors (key, problem, allowed values), the
+# schema's defaults, cross-key checks (dendritic.config.validate_config).
+try:
+    for _note in validate_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml"):
+        logger.warning(f"note: {_note}")
+except ConfigError as err:
+    raise WorkflowError(str(err))
 
 
 report: "workflow/report/workflow.rst"

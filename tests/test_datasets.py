@@ -137,6 +137,10 @@ def test_unknown_dataset_lists_the_known_ones(tmp_path):
 # ----------------------------------------------------------------------------- round trips
 
 
+def ds_sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 @pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "decompressed"])
 def test_idx_round_trip(tmp_path, monkeypatch, gz):
     small_spec(monkeypatch, "mnist")
@@ -156,7 +160,10 @@ def test_idx_round_trip(tmp_path, monkeypatch, gz):
     assert data.class_names[3] == "3 - three"
     assert meta["sources"] == sums and meta["n_train"] == N_TRAIN
     assert {o["verified"] for o in meta["origins"].values()} == {"md5"}
-    assert json.loads(out.with_suffix(".json").read_text()) == meta == data.meta
+    # the JSON beside the cache is its meta plus the file's own checksum and size
+    assert json.loads(out.with_suffix(".json").read_text()) == meta
+    assert meta == {**data.meta, "file_sha256": ds_sha256(out), "file_size": out.stat().st_size}
+    assert data.meta["content_sha256"] == ds.content_checksum(data.__dict__)
     assert not (tmp_path / "raw").exists()  # nothing downloaded, nothing left behind
 
 
@@ -442,7 +449,7 @@ def test_load_prepared_explains_missing_or_invalid_files(tmp_path):
     with pytest.raises(ds.DatasetError, match="prepare it first"):
         ds.load_prepared(tmp_path / "absent.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
-    with pytest.raises(ds.DatasetError, match="prepare it again"):
+    with pytest.raises(ds.DatasetError, match="prepares it anew"):
         ds.load_prepared(tmp_path / "junk.pt")
     torch.save({"x_train": torch.zeros(2, 1, 28, 28), "y_train": torch.zeros(2, dtype=torch.int64),
                 "x_test": torch.zeros(0, 1, 28, 28, dtype=torch.uint8),

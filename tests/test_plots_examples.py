@@ -23,8 +23,8 @@ def fake_prepared(path: Path, name: str, n_per_class: int = 3) -> Path:
     meta = {"name": name, "title": spec.title, "image_shape": list(spec.image_shape),
             "n_classes": spec.n_classes, "class_names": list(spec.class_names), "n_train": n,
             "n_test": 2, "sources": {}}
-    torch.save({"x_train": x, "y_train": y, "x_test": x[:2].clone(), "y_test": y[:2].clone(),
-                "meta": meta}, path)
+    ds.save_prepared(path, {"x_train": x, "y_train": y, "x_test": x[:2].clone(), "y_test": y[:2].clone()},
+                     meta)  # with its checksums, as prepare writes it
     return path
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from dendritic.datasets import save_prepared
 from dendritic.plots import efficiency as eff
 from dendritic.plots import experiments as exp
 
@@ -148,7 +149,7 @@ def synthetic_prepared_file(tmp_path, n_train=300, n_test=60):
                 x_test=torch.randint(0, 256, (n_test, 1, 28, 28), generator=g, dtype=torch.uint8),
                 y_test=torch.arange(n_test) % 10, meta=meta)
     path = tmp_path / "fmnist.pt"
-    torch.save(data, path)
+    save_prepared(path, data, data.pop("meta"))  # with its checksums, as prepare writes it
     return path
 
 

@@ -10,9 +10,65 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections import Counter
 from pathlib import Path
+
+from dendritic.config import EXPERIMENTS
+
+
+class CliError(ValueError):
+    """A command-line value that cannot work; the message names the option and the remedy."""
+
+
+def _at_least(low: int):
+    """argparse type: a whole number ≥ ``low``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def _number(low: float, high: float = math.inf, low_open: bool = False, high_open: bool = False):
+    """argparse type: a finite number in the interval given (``*_open``: that end excluded)."""
+    upper = "∞)" if high == math.inf else f"{high:g}{')' if high_open else ']'}"
+    where = f"{'(' if low_open else '['}{low:g}, {upper}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        bad_low = value < low or (low_open and value == low)
+        bad_high = value > high or (high_open and value == high)
+        if not math.isfinite(value) or bad_low or bad_high:
+            raise argparse.ArgumentTypeError(f"must be a number in {where}, got {text}")
+        return value
+    parse.__name__ = f"number in {where}"
+    return parse
+
+
+def _check_device(spec: str) -> None:
+    """Fail early, naming --device, when the device cannot be used here."""
+    import torch
+
+    from dendritic.training import resolve_device
+
+    try:
+        resolve_device(spec)
+    except RuntimeError as err:
+        if spec.startswith("cuda") and not torch.cuda.is_available():
+            raise CliError(f"--device {spec}: no CUDA device is available on this machine; use "
+                           f"--device auto (the GPU when there is one) or --device cpu.") from None
+        raise CliError(f"--device {spec}: not a usable device ({err}); use auto, cpu, cuda, cuda:N "
+                       f"or mps.") from None
 
 
 def _cmd_params(a: argparse.Namespace) -> int:
@@ -41,11 +97,21 @@ def _cmd_train(a: argparse.Namespace) -> int:
     from dendritic.runio import setup_logging
     from dendritic.training import run_cell
 
+    _check_device(a.device)
+    if len(set(a.seeds)) != len(a.seeds):
+        raise CliError(f"--seeds {' '.join(map(str, a.seeds))}: a seed is given twice; give each once.")
     setup_logging()
-    data = Path(a.data or f"resources/data/{a.dataset}.pt")
-    if not data.exists():
-        prepare(a.dataset, data, raw_dir=data.parent / "raw" / a.dataset,
-                mirrors=a.mirror, download=True)
+    if a.data is not None:
+        data = Path(a.data)
+        if not data.is_file():
+            raise CliError(f"--data {data}: no such file. Prepare it first (`python -m dendritic prepare "
+                           f"{a.dataset} --out {data}`), or leave --data out to use "
+                           f"resources/data/{a.dataset}.pt (prepared when missing).")
+    else:
+        data = Path(f"resources/data/{a.dataset}.pt")
+        if not data.exists():
+            prepare(a.dataset, data, raw_dir=data.parent / "raw" / a.dataset,
+                    mirrors=a.mirror, download=True)
     if a.epochs is None:  # the configuration's default for the dataset (the schema holds it)
         defaults = {"datasets": [a.dataset]}
         validate_config(defaults)
@@ -53,7 +119,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
     cell = Cell(experiment=a.experiment, dataset=a.dataset, model=a.model, dendrites=a.dendrites,
                 somata=a.somata, layers=a.layers, dropout=a.dropout, lr=a.lr, sigma=a.sigma,
                 epochs=a.epochs, patience=a.patience, sequential=a.sequential, seeds=tuple(a.seeds),
-                batch_size=a.batch_size, engine=a.engine)
+                batch_size=a.batch_size, engine=a.engine, divergence_loss=a.divergence_loss)
     out = Path(a.out or cell.path())
     df = run_cell(cell, data, out, device=a.device, threads=a.threads)
     print(df[["seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "diverged"]]
@@ -96,9 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     def shape_args(sp):
         sp.add_argument("--model", required=True, choices=MODEL_NAMES)
         sp.add_argument("--dataset", required=True, choices=sorted(DATASETS))
-        sp.add_argument("-D", "--dendrites", type=int, required=True)
-        sp.add_argument("-S", "--somata", type=int, required=True)
-        sp.add_argument("-L", "--layers", type=int, default=1)
+        sp.add_argument("-D", "--dendrites", type=_at_least(1), required=True)
+        sp.add_argument("-S", "--somata", type=_at_least(1), required=True)
+        sp.add_argument("-L", "--layers", type=_at_least(1), default=1)
 
     sp = sub.add_parser("params", help="print a model's trainable-parameter count")
     shape_args(sp)
@@ -115,20 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("train", help="train one configuration (every given seed) into a folder")
     shape_args(sp)
-    sp.add_argument("--seeds", type=int, nargs="+", default=[0])
-    sp.add_argument("--epochs", type=int, help="default: the paper's epochs for the dataset")
-    sp.add_argument("--lr", type=float, default=1e-3)
-    sp.add_argument("--dropout", type=float, default=0.0)
-    sp.add_argument("--sigma", type=float, default=0.0, help="Gaussian noise std (noise experiment)")
-    sp.add_argument("--patience", type=int, help="early stopping patience (best weights restored)")
+    sp.add_argument("--seeds", type=_at_least(0), nargs="+", default=[0])
+    sp.add_argument("--epochs", type=_at_least(1), help="default: the paper's epochs for the dataset")
+    sp.add_argument("--lr", type=_number(0, low_open=True), default=1e-3)
+    sp.add_argument("--dropout", type=_number(0, 1, high_open=True), default=0.0)
+    sp.add_argument("--sigma", type=_number(0), default=0.0, help="Gaussian noise std (noise experiment)")
+    sp.add_argument("--patience", type=_at_least(1), help="early stopping patience (best weights restored)")
     sp.add_argument("--sequential", action="store_true", help="class-ordered batches, no shuffling")
-    sp.add_argument("--batch-size", type=int, default=128)
-    sp.add_argument("--experiment", default="main")
+    sp.add_argument("--batch-size", type=_at_least(1), default=128)
+    sp.add_argument("--divergence-loss", type=_number(0, low_open=True), default=1000.0,
+                    help="stop and flag a run whose mean training loss of an epoch exceeds this")
+    sp.add_argument("--experiment", default="main", choices=EXPERIMENTS,
+                    help="names the default output folder results/runs/EXPERIMENT/...")
     sp.add_argument("--device", default="auto")
     sp.add_argument("--engine", choices=["fast", "reference"], default="fast",
                     help="fast: sparse layers, seeds batched where it pays off; reference: masked "
                     "dense layers, one seed at a time (same numbers up to float rounding)")
-    sp.add_argument("--threads", type=int)
+    sp.add_argument("--threads", type=_at_least(1))
     sp.add_argument("--data", help="prepared dataset (default resources/data/DATASET.pt, prepared if missing)")
     sp.add_argument("--mirror", action="append", default=["/usr/share/datasets/fashion-mnist"])
     sp.add_argument("--out", help="output folder (default results/runs/EXPERIMENT/DATASET/MODEL/CELL)")

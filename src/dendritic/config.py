@@ -9,6 +9,8 @@ share the loaded dataset between seeds.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -52,6 +54,35 @@ class Cell:
     batch_size: int = 128
     validation_fraction: float = 0.1
     engine: str = "fast"  # training engine: "fast" or "reference" (same numbers; not in the id)
+    #: a run whose mean training loss of an epoch exceeds this is stopped and flagged diverged
+    #: (dendritic.training.is_diverged; config training.divergence_loss; not in the id)
+    divergence_loss: float = 1000.0
+
+    def __post_init__(self) -> None:
+        """Refuse a cell that cannot train (0 epochs would 'succeed' with an untrained network)."""
+        def whole(name: str, value: Any, low: int) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"cell {self.experiment}/{self.dataset}/{self.model}: {name} must be a "
+                                  f"whole number >= {low}, got {value!r}")
+
+        for name, low in (("dendrites", 1), ("somata", 1), ("layers", 1), ("epochs", 1), ("batch_size", 1)):
+            whole(name, getattr(self, name), low)
+        if self.patience is not None:
+            whole("patience", self.patience, 1)
+        if not self.seeds:
+            raise ConfigError(f"cell {self.experiment}/{self.dataset}/{self.model}: no seeds")
+        for seed in self.seeds:
+            whole("every seed", seed, 0)
+        checks = [("lr", lambda v: v > 0, "> 0"), ("dropout", lambda v: 0 <= v < 1, "in [0, 1)"),
+                  ("sigma", lambda v: v >= 0, ">= 0"),
+                  ("validation_fraction", lambda v: 0 < v < 1, "in (0, 1)"),
+                  ("divergence_loss", lambda v: v > 0, "> 0")]
+        for name, ok, want in checks:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) and ok(value)):
+                raise ConfigError(f"cell {self.experiment}/{self.dataset}/{self.model}: {name} must be "
+                                  f"a number {want}, got {value!r}")
 
     @property
     def id(self) -> str:
@@ -129,19 +160,120 @@ def describe_config_errors(config: dict[str, Any], schema_path: str | Path = SCH
     return "\n".join(lines)
 
 
-def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
-    """Validate ``config`` (readable errors), fill the schema's defaults, then :func:`check_config`.
+def _load_schema(schema_path: str | Path) -> dict[str, Any]:
+    with open(schema_path) as fh:
+        return yaml.safe_load(fh)
 
-    The workflow does the same: :func:`describe_config_errors` for the message, then Snakemake's
-    own ``validate`` for the defaults.
+
+#: A decimal number as YAML 1.2 writes it. PyYAML (YAML 1.1) reads ``1e-3`` (no dot) as a string.
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its local ``$ref`` (``#/definitions/...``) merged in."""
+    while "$ref" in schema:
+        node: Any = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _from_text(text: str, types: set[str]) -> Any:
+    """``text`` read with YAML semantics, if that gives a type the schema allows; else ``text``."""
+    number = text.strip()
+    if types & {"number", "integer"} and _NUMBER.match(number):
+        return int(number) if re.fullmatch(r"[-+]?\d+", number) else float(number)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    fits = {
+        "boolean": isinstance(value, bool),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "array": isinstance(value, list),
+        "object": isinstance(value, dict),
+    }
+    return value if any(fits.get(t, False) for t in types) else text
+
+
+def _coerce(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
+    schema = _resolve(schema, root)
+    types = schema.get("type", [])
+    types = {types} if isinstance(types, str) else set(types)
+    if isinstance(value, str) and types and "string" not in types:
+        value = _from_text(value, types)
+    if isinstance(value, float) and "integer" in types and value.is_integer():
+        return int(value)  # 1.0 where an integer is wanted: 1 (D1.0_S32 is no cell any rule makes)
+    if isinstance(value, dict) and "object" in types:
+        props, other = schema.get("properties", {}), schema.get("additionalProperties")
+        for key in list(value):
+            sub = props.get(key, other if isinstance(other, dict) else None)
+            if sub is not None:
+                value[key] = _coerce(value[key], sub, root)
+    elif isinstance(value, list) and "array" in types and isinstance(schema.get("items"), dict):
+        value[:] = [_coerce(v, schema["items"], root) for v in value]
+    return value
+
+
+def coerce_config(config: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Give every value the type the schema asks for, where that is unambiguous (in place).
+
+    * Text where the schema wants a number, a boolean, a list or a mapping is read with YAML
+      semantics: Snakemake hands nested ``--config`` values over as text (``--config
+      seeds='[0,1]'`` arrives as ``['0', '1']``, ``training='{lr: 0.01}'`` as ``{'lr': '0.01'}``),
+      and YAML 1.1 reads an unquoted ``1e-3`` as text; both become numbers here.
+    * A whole-number float where the schema wants an integer (``dendrites: [1.0]``, ``seeds: [0.0]``,
+      ``epochs: {fmnist: 1.0}``) becomes that integer; ``1.5`` stays and fails validation, naming its key.
+
+    Text where the schema wants text is left alone, as is anything that does not fit.
+    """
+    schema = schema if schema is not None else _load_schema(SCHEMA_PATH)
+    return _coerce(config, schema, schema)
+
+
+def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> list[str]:
+    """Check a configuration and complete it, in place: the one validation the workflow runs
+    (the Snakefile calls it once), the CLI and :func:`load_config` too.
+
+    1. :func:`coerce_config` (``--config`` text, whole-number floats);
+    2. the JSON schema, with readable errors (:func:`describe_config_errors`), as :class:`ConfigError`;
+    3. the schema's defaults filled in (Snakemake's ``validate``);
+    4. the cross-key checks of :func:`check_config` and of ``analysis.dataset``.
+
+    Returns notes worth a warning (what the configuration leaves out without being wrong).
     """
     from snakemake.utils import validate
 
+    coerce_config(config, _load_schema(schema_path))
     problems = describe_config_errors(config, schema_path)
     if problems:
         raise ConfigError(f"invalid configuration:\n{problems}")
+    analysis_given = isinstance(config.get("analysis"), dict) and "dataset" in config["analysis"]
     validate(config, str(schema_path), set_default=True)
     check_config(config)
+    return _check_analysis_dataset(config, analysis_given)
+
+
+def _check_analysis_dataset(config: dict[str, Any], given: bool) -> list[str]:
+    """Figs 5 and 6 analyse main-experiment networks of ``analysis.dataset``. With a main
+    experiment that does not train that dataset, an explicit ``analysis.dataset`` is an error and
+    the default one gives a note (without a main experiment there is nothing to analyse)."""
+    dataset = config["analysis"]["dataset"]
+    main = (config.get("experiments") or {}).get("main")
+    if not main or dataset in main["datasets"]:
+        return []
+    trained = ", ".join(main["datasets"])
+    if given:
+        raise ConfigError(
+            f"analysis.dataset is '{dataset}', but experiments.main trains {trained} only: Figs 5 and 6 "
+            f"analyse main-experiment networks of analysis.dataset and would be left out. Set "
+            f"analysis.dataset to one of {trained}, or add {dataset} to experiments.main.datasets "
+            f"(and to datasets).")
+    return [f"Figs 5 and 6 are not drawn: analysis.dataset is not set and its default '{dataset}' is "
+            f"not trained (experiments.main trains {trained} only); set analysis.dataset to one of "
+            f"{trained} to draw them."]
 
 
 #: Experiments that can be trained on the networks the paper's analyses select (paper §4:
@@ -217,6 +349,7 @@ def _base(config: dict[str, Any]) -> dict[str, Any]:
         validation_fraction=tr.get("validation_fraction", 0.1),
         engine=tr.get("engine", "fast"),
         lr=tr.get("lr", 1e-3),
+        divergence_loss=float(tr.get("divergence_loss", 1000.0)),
     )
 
 

@@ -547,7 +547,7 @@ def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int], 
     weights (best weights are restored only when patience ran out, as in the reference loop and the
     authors' ``opt.py``). The wall time of the batch is shared equally.
     """
-    from dendritic.training import RunResult, batch_slices, compact_state, evaluate, generator
+    from dendritic.training import RunResult, batch_slices, compact_state, evaluate, generator, is_diverged
 
     t0 = time.perf_counter()
     R = net.replicas
@@ -601,7 +601,7 @@ def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int], 
                 log.info("seed %d epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f",
                          seeds[r], epoch + 1, cell.epochs, train_loss[r], train_acc[r],
                          val_loss[r], val_acc[r])
-            if not (math.isfinite(train_loss[r]) and math.isfinite(val_loss[r])):
+            if is_diverged(train_loss[r], val_loss[r], cell.divergence_loss):
                 res.diverged = True
                 if log:
                     log.warning("seed %d diverged at epoch %d (loss %s): run stopped and flagged",

@@ -396,7 +396,7 @@ def robustness_frame(weights_paths: Iterable[str | Path], prepared, sigmas: Sequ
     noise: dict[int, torch.Tensor] = {}
     rows = []
     for path in weights_paths:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
+        saved = torch.load(path, map_location="cpu", weights_only=True)
         cell, seeds = saved["cell"], sorted(int(s) for s in saved["runs"])
         del saved
         diverged = _diverged_seeds(Path(path))

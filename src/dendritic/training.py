@@ -204,6 +204,20 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[
     return loss.item() / n, correct.item() / n
 
 
+def is_diverged(train_loss: float, val_loss: float, limit: float) -> bool:
+    """The divergence rule, checked after every epoch (both training loops): a run has diverged
+    when its training or validation loss is not finite, or its mean training loss over the epoch
+    exceeds ``limit`` (config ``training.divergence_loss``, default 1000; chance level is
+    ln C ≈ 2.3). Such a run is stopped, flagged ``diverged`` and left out of every mean.
+
+    Only the *training* loss is held against the limit: a network can legitimately reach a huge
+    validation or test loss, e.g. the vANN of the sequential task (test loss 313.5, paper Table 2),
+    whose class-ordered training set leaves every image of the other classes misclassified with
+    confidence, while its training loss stays small.
+    """
+    return not (math.isfinite(train_loss) and math.isfinite(val_loss)) or train_loss > limit
+
+
 @dataclass
 class RunResult:
     """Everything one (cell, seed) run produces."""
@@ -259,7 +273,7 @@ def train_run(model: torch.nn.Module, data: RunData, cell: Cell, seed: int) -> R
         res.epochs_run = epoch + 1
         log.info("seed %d epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.1f s",
                  seed, epoch + 1, cell.epochs, train_loss, train_acc, val_loss, val_acc, dt)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+        if is_diverged(train_loss, val_loss, cell.divergence_loss):
             res.diverged = True
             log.warning("seed %d diverged at epoch %d (loss %s): run stopped and flagged",
                         seed, epoch + 1, train_loss)
@@ -330,11 +344,27 @@ def expand_state(compact: dict[str, Any]) -> dict[str, torch.Tensor]:
     return out
 
 
+def load_weights(weights_path: str | Path) -> dict[str, Any]:
+    """Read a cell's ``weights.pt`` with ``torch.load(weights_only=True)``: tensors, dicts, lists,
+    tuples and numbers only, so a crafted file cannot run code. Anything else is an error naming
+    the file."""
+    try:
+        saved = torch.load(weights_path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{weights_path} is not a weights file written by this pipeline and was not "
+                         f"loaded ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
+                         f"Train its cell again to get it back.") from err
+    if not isinstance(saved, dict) or "cell" not in saved or "runs" not in saved:
+        raise ValueError(f"{weights_path} is not a weights file written by this pipeline (expected a dict "
+                         f"with 'cell' and 'runs'). Train its cell again to get it back.")
+    return saved
+
+
 def load_run(weights_path: str | Path, seed: int, image_shape, n_classes: int):
     """Rebuild the trained model of one seed from a cell's ``weights.pt`` (masks included)."""
     from dendritic.models import DendriticNet
 
-    saved = torch.load(weights_path, map_location="cpu", weights_only=False)
+    saved = load_weights(weights_path)
     cell = Cell.from_dict(saved["cell"])
     state = expand_state(saved["runs"][seed])
     masks = [state.get(f"layers.{i}.mask") for i in range(2 * cell.layers)]
@@ -431,8 +461,13 @@ def history_frame(results: list[RunResult]) -> pd.DataFrame:
                         columns=["seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "time_s"])
 
 
-def save_cell(out_dir: str | Path, cell: Cell, results: list[RunResult], device: str = "") -> dict[str, Path]:
-    """Write a cell's outputs atomically; ``metrics.csv`` last, so it marks a finished cell."""
+def save_cell(out_dir: str | Path, cell: Cell, results: list[RunResult], device: str = "",
+              data: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write a cell's outputs atomically; ``metrics.csv`` last, so it marks a finished cell.
+
+    ``data`` (the prepared dataset's path and ``content_sha256``) goes into ``provenance.json``:
+    which data exactly the cell was trained on.
+    """
     from dendritic import runio
 
     out = Path(out_dir)
@@ -441,20 +476,29 @@ def save_cell(out_dir: str | Path, cell: Cell, results: list[RunResult], device:
     runio.write_atomic(paths["history"], lambda p: history_frame(results).to_csv(p, index=False))
     weights = {"cell": cell.to_dict(), "runs": {r.seed: r.state for r in results}}
     runio.write_atomic(paths["weights"], lambda p: torch.save(weights, p))
-    runio.write_json(paths["provenance"], runio.provenance({"cell": cell.to_dict(), "device": str(device)}))
+    runio.write_json(paths["provenance"], runio.provenance(
+        {"cell": cell.to_dict(), "device": str(device), "data": data or {}}))
     runio.write_atomic(paths["metrics"], lambda p: metrics_frame(cell, results).to_csv(p, index=False))
     return paths
 
 
 def run_cell(cell: Cell | dict, data_path: str | Path, out_dir: str | Path,
              device: str = "auto", threads: int | None = None,
-             engine: str | None = None) -> pd.DataFrame:
+             engine: str | None = None, data_sha256: str | None = None) -> pd.DataFrame:
     """Load the prepared dataset, train every seed of ``cell``, write its outputs to ``out_dir``.
 
     This is what one Snakemake ``train`` job (and ``python -m dendritic train``) does.
-    ``engine`` overrides ``cell.engine`` (``fast`` or ``reference``). Returns the metrics table.
+    ``engine`` overrides ``cell.engine`` (``fast`` or ``reference``). ``data_sha256``: the content
+    checksum the workflow planned this job with; a cache that differs by the time the job runs is an
+    error. Returns the metrics table.
+
+    While it runs it holds the cell folder's lock (:func:`dendritic.runio.cell_lock`: a second
+    trainer of the same cell waits), removes the temporary files an interrupted earlier run left
+    there and deletes the folder's old ``metrics.csv`` before training, so that a rerun killed
+    part-way never leaves a folder that looks finished.
     """
-    from dendritic.datasets import load_prepared
+    from dendritic import runio
+    from dendritic.datasets import DatasetError, load_prepared
 
     if isinstance(cell, dict):
         cell = Cell.from_dict(cell)
@@ -463,7 +507,16 @@ def run_cell(cell: Cell | dict, data_path: str | Path, out_dir: str | Path,
     if threads:
         torch.set_num_threads(int(threads))
     dev = resolve_device(device)
-    prepared = load_prepared(data_path)
-    results = train_cell(cell, prepared, dev)
-    save_cell(out_dir, cell, results, device=str(dev))
+    out = Path(out_dir)
+    with runio.cell_lock(out):
+        runio.remove_stale_temp_files(out)
+        (out / "metrics.csv").unlink(missing_ok=True)  # the completion marker goes first
+        prepared = load_prepared(data_path)
+        checksum = prepared.meta.get("content_sha256")
+        if data_sha256 is not None and checksum != data_sha256:
+            raise DatasetError(f"{data_path} changed after the workflow planned this job (content sha256 "
+                               f"{str(checksum)[:16]}…, planned {data_sha256[:16]}…): run the workflow again.")
+        results = train_cell(cell, prepared, dev)
+        save_cell(out, cell, results, device=str(dev),
+                  data={"path": str(data_path), "content_sha256": checksum})
     return metrics_frame(cell, results)

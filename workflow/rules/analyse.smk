@@ -36,7 +36,7 @@ ANALYSIS_MODELS = sorted({c.model for c in analysis_dataset_cells()})
 rule analyse_best_model:
     input:
         summary="results/summary.csv",
-        data=f"{DATA}/{{dataset}}.pt",
+        data=prepared_cache,  # verified, ancient() (data.smk)
         weights=lambda wc: [f"{cell_dir(c)}/weights.pt" for c in main_cells(wc.dataset, [wc.model])],
     output:
         **{t: f"results/analysis/{{dataset}}/{{model}}/{t}.csv" for t in ANALYSIS_TABLES},

@@ -5,19 +5,12 @@ from types import SimpleNamespace
 
 from dendritic.config import (
     EXPERIMENTS,
-    ConfigError,
-    check_config,
     deferred_experiments,
     expand_cells,
     experiment_cells,
     selected_cells,
 )
 from dendritic.plan import read_selected_networks
-
-try:
-    check_config(config)
-except ConfigError as err:
-    raise WorkflowError(str(err))
 
 DATA = config["data"]["root"]
 RUNS = "results/runs"

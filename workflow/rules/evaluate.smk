@@ -24,7 +24,7 @@ ROBUSTNESS_PAIRS = sorted({(c.dataset, c.model) for c in CELLS if c.experiment =
 
 rule robustness_model:
     input:
-        data=f"{DATA}/{{dataset}}.pt",
+        data=prepared_cache,  # verified, ancient() (data.smk)
         weights=lambda wc: [f"{cell_dir(c)}/weights.pt" for c in main_cells(wc.dataset, [wc.model])],
         metrics=lambda wc: [f"{cell_dir(c)}/metrics.csv" for c in main_cells(wc.dataset, [wc.model])],
     output:

@@ -1,9 +1,11 @@
 # Stage 2: training. One job = one cell (a configuration) trained for every seed.
+# The dataset enters as ancient() input plus its content checksum (data.smk): only a change of
+# the data themselves, the cell's parameters or the code retrains a finished cell.
 
 
 rule train:
     input:
-        data=f"{DATA}/{{dataset}}.pt",
+        data=prepared_cache,
     output:
         metrics=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/metrics.csv",
         history=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/history.csv",
@@ -12,6 +14,7 @@ rule train:
     params:
         cell=cell_params,
         device=config["training"]["device"],
+        data_sha256=prepared_checksum,
     conda:
         "../../environment.yml"
     log:

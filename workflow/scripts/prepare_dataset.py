@@ -1,8 +1,10 @@
 """Snakemake wrapper: fetch (mirror or download), verify and cache one dataset."""
-from dendritic.datasets import prepare
 from dendritic.runio import setup_logging
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0])  # first, so that any error below (imports too) is in the job's log
+
+from dendritic.datasets import prepare  # noqa: E402
+
 prepare(
     snakemake.wildcards.dataset,
     snakemake.output.data,

@@ -1,6 +1,8 @@
 """Snakemake wrapper: every finished run → results/summary.csv."""
 from dendritic.runio import setup_logging
-from dendritic.summary import write_summary
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0])  # first, so that any error below (imports too) is in the job's log
+
+from dendritic.summary import write_summary  # noqa: E402
+
 write_summary(snakemake.input, snakemake.output[0])

@@ -512,6 +512,12 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
         heights.append(2.7), names.append("noise")
     if not seq_all.empty:
         heights.append(2.7), names.append("sequential")
+    if not heights:  # every noise and sequential run diverged
+        fig = plt.figure(figsize=(6, 1.5))
+        fig.text(0.5, 0.5, f"Fig. 7: {style.NO_FINITE_RUNS} (every noise and sequential run diverged)",
+                 ha="center", va="center", color="firebrick")
+        style.save(fig, out_paths)
+        return {"noise": ntab, "sequential": stab}
     fig = plt.figure(figsize=(11.5, sum(heights)), layout="constrained")
     subs = fig.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
     sub = dict(zip(names, subs))

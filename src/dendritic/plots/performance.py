@@ -32,7 +32,7 @@ def _diverged_note(fig, df: pd.DataFrame) -> None:
     if n:
         bad = df[df["diverged"]].groupby("model").size()
         txt = ", ".join(f"{m}: {k}" for m, k in bad.items())
-        fig.text(0.01, -0.02, f"Diverged runs (NaN/inf loss) left out of the means: {n} ({txt})",
+        fig.text(0.01, -0.02, f"Diverged runs (loss NaN/inf or above training.divergence_loss) left out of the means: {n} ({txt})",
                  fontsize=7, color="firebrick", ha="left", va="top")
 
 
@@ -112,6 +112,7 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
                bbox_to_anchor=(0.5, 1.03))
+    style.mark_panels_without_data(fig)  # every run diverged: say so (log axes need data)
     fig.tight_layout()
     _diverged_note(fig, df)
     style.save(fig, out_paths)
@@ -218,6 +219,7 @@ def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Se
     ax.set_title("Best-accuracy configuration of each model, all its seeds")
     ax.legend(frameon=False, fontsize=7, ncol=min(len(models), 5), loc="upper center",
               bbox_to_anchor=(0.5, -0.1))
+    style.mark_panels_without_data(fig)  # every run diverged: say so
     fig.tight_layout()
     _diverged_note(fig, df[df["model"].isin(models) & (df["experiment"] == "main")])
     style.save(fig, out_paths)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # figures are written to files; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
@@ -54,8 +55,35 @@ def setup() -> None:
     )
 
 
+NO_FINITE_RUNS = "no finite runs"
+
+
+def mark_panels_without_data(fig) -> int:
+    """Write "no finite runs" on every panel that was drawn on but holds no finite point (every
+    run in it diverged, so every mean is NaN), and give such a panel linear axes: matplotlib
+    cannot place log ticks without data and would fail to save the figure. Returns how many."""
+    marked = 0
+    for ax in fig.get_axes():
+        if not ax.axison or not (ax.lines or ax.collections or ax.patches or ax.containers):
+            continue  # a panel left empty on purpose (legend, text)
+        lim = ax.dataLim.get_points()
+        for k, (scale, set_scale) in enumerate([(ax.get_xscale(), ax.set_xscale),
+                                                (ax.get_yscale(), ax.set_yscale)]):
+            lo, hi = lim[0, k], lim[1, k]
+            if scale == "log" and not (np.isfinite(lo) and np.isfinite(hi) and hi > 0):
+                set_scale("linear")
+        if not np.all(np.isfinite(lim)) and not any(t.get_text() == NO_FINITE_RUNS for t in ax.texts):
+            ax.text(0.5, 0.5, NO_FINITE_RUNS, transform=ax.transAxes, ha="center", va="center",
+                    fontsize=9, color="firebrick")
+            marked += 1
+    return marked
+
+
 def save(fig, paths) -> None:
-    """Save ``fig`` to every path in ``paths`` (e.g. a .png and a .pdf), creating folders."""
+    """Save ``fig`` to every path in ``paths`` (e.g. a .png and a .pdf), creating folders.
+
+    Panels without any finite data say so (:func:`mark_panels_without_data`) instead of failing."""
+    mark_panels_without_data(fig)
     if isinstance(paths, (str, Path)):
         paths = [paths]
     for p in paths:
