@@ -219,7 +219,8 @@ def test_config_overrides_typed_on_the_command_line(workflow_copy):
     an integer key becomes that integer (D1.0_S32 used to be a cell no rule makes)."""
     proc = run_snakemake(["-n", "--configfile", "config/test.yaml", "--config", "seeds=[0,1]",
                           "training={lr: 1e-2, epochs: {fmnist: 2.0}, device: cpu}", "data={download: false}",
-                          "experiments={main: {datasets: [fmnist], models: [vANN], dendrites: [1.0], somata: [32]}}"],
+                          "experiments={main: {datasets: [fmnist], models: [dANN-R, dANN-LRF, dANN-GRF, vANN], "
+                          "dendrites: [1.0], somata: [32]}}"],
                          workflow_copy, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out

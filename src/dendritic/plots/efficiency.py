@@ -460,6 +460,13 @@ def fig7_tables(summary: pd.DataFrame, dataset: str = "fmnist", selection: str =
     }
 
 
+def _no_rows_text(what: str, runs: pd.DataFrame) -> str:
+    """What an empty Fig. 7 row says: every run diverged, or none at the selected networks."""
+    if len(runs) and runs["diverged"].astype(bool).all():
+        return f"{style.NO_FINITE_RUNS}: every {what} run diverged"
+    return f"no {what} runs at the selected networks (see the note)"
+
+
 def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, dataset: str = "fmnist",
               n_images: int = 3, seed: int = 0, selection: str = "paper",
               models: Sequence[str] | None = PAPER_COMPARED) -> dict[str, pd.DataFrame]:
@@ -554,7 +561,7 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
         panels = [("test_acc", "Test accuracy (%)", 100.0), ("test_loss", "Test loss", 1.0),
                   ("acc_eff", EFF_LABEL["test_acc"], 1.0), ("loss_eff", EFF_LABEL["test_loss"], 1.0)]
         if ntab.empty:
-            axes[0].text(0.0, 0.5, "no noise runs at the selected networks (see the note)",
+            axes[0].text(0.0, 0.5, _no_rows_text("noise", noise_all),
                          transform=axes[0].transAxes, fontsize=8, color="firebrick")
         else:
             models = ordered_models(ntab["model"])
@@ -573,7 +580,7 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
         sf = sub["sequential"]
         axes = sf.subplots(1, 4, squeeze=False)[0]
         if stab.empty:
-            axes[0].text(0.0, 0.5, "no sequential runs at the selected networks (see the note)",
+            axes[0].text(0.0, 0.5, _no_rows_text("sequential", seq_all),
                          transform=axes[0].transAxes, fontsize=8, color="firebrick")
         models = ordered_models(stab["model"]) if len(stab) else []
         models_seen |= set(models)

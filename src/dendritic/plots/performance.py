@@ -52,11 +52,11 @@ def _line(ax, x, mean, ci, model, **kw):
 
 def vann_best(agg: pd.DataFrame, metric: str) -> tuple[float, float] | None:
     """vANN's best mean ``metric`` over its configurations (lowest loss, highest accuracy) and the
-    trainable parameters of that configuration; None without vANN runs."""
-    ref = agg[agg["model"] == "vANN"]
+    trainable parameters of that configuration; None without finite vANN runs."""
+    col = f"{metric}_mean"
+    ref = agg[(agg["model"] == "vANN") & agg[col].notna()]
     if ref.empty:
         return None
-    col = f"{metric}_mean"
     row = ref.loc[ref[col].idxmin() if metric == "test_loss" else ref[col].idxmax()]
     return float(row[col]), float(row["n_params"])
 
@@ -214,11 +214,15 @@ def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Se
         ax.axhline(ep, color="k", ls="--", lw=0.8)
         ax.text(len(datasets) - 0.5, ep, f" {ep} epochs", fontsize=7, va="center", ha="left")
     ax.set_xticks(range(len(datasets)), [d.upper() for d in datasets])
-    ax.set_xlim(-0.5, len(datasets) - 0.5)
+    ax.set_xlim(-0.5, max(len(datasets), 1) - 0.5)
     ax.set_ylabel("Epoch of minimum validation loss (0-based)")
     ax.set_title("Best-accuracy configuration of each model, all its seeds")
-    ax.legend(frameon=False, fontsize=7, ncol=min(len(models), 5), loc="upper center",
-              bbox_to_anchor=(0.5, -0.1))
+    if runs.empty:  # every run diverged
+        ax.text(0.5, 0.5, style.NO_FINITE_RUNS, transform=ax.transAxes, ha="center", va="center",
+                fontsize=9, color="firebrick")
+    if models:
+        ax.legend(frameon=False, fontsize=7, ncol=min(len(models), 5), loc="upper center",
+                  bbox_to_anchor=(0.5, -0.1))
     style.mark_panels_without_data(fig)  # every run diverged: say so
     fig.tight_layout()
     _diverged_note(fig, df[df["model"].isin(models) & (df["experiment"] == "main")])
