@@ -88,7 +88,8 @@ def to_float(x_uint8: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 def sequential_train_counts(class_counts: list[int], fraction: float, batch_size: int) -> list[int]:
     """Training images per class in the sequential task, so that every batch is full and holds
-    one class (paper §3 "sequential"; the authors' ``sequential_preprocess`` in ``opt.py``).
+    one class (the paper, Methods, sequential learning; the authors' ``sequential_preprocess``
+    in their ``opt.py``).
 
     ``v = int(fraction · N / (batch_size · C))`` whole batches per class are the validation share
     (N images, C classes); class c keeps ``(n_c // batch_size - v) · batch_size`` images for
@@ -168,7 +169,7 @@ def run_data(
 
     ``x_*`` are float (N, features) tensors already on the device. Noise N(0, σ²) is drawn once per
     run from the seed's noise stream, added to train, validation and test images, and clipped to
-    [0, 1] (paper §3, noise).
+    [0, 1] (the paper, Methods, noisy inputs).
     """
     tr_idx, va_idx, x_train, x_test = split_and_corrupt(x_train, y_train, x_test, cell, seed)
     data = RunData(x_train[tr_idx], y_train[tr_idx], x_train[va_idx], y_train[va_idx], x_test, y_test)
