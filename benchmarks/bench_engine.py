@@ -24,7 +24,7 @@ GFLOP/s is compared with plain ``torch.matmul`` calls of the same shapes.
 
 Project mode: time one optimisation step (and one validation pass) of every cost class of model at
 all 35 sizes of the main grid with 1 thread (as a Snakemake ``train`` job runs), seeds batched as
-``engine.default_replicas`` decides, and extrapolate to 12 models × 35 sizes × 5 seeds × 25 epochs.
+``cells.default_replicas`` decides, and extrapolate to 12 models × 35 sizes × 5 seeds × 25 epochs.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from dendritic import engine  # noqa: E402
+from dendritic.cells import default_replicas  # noqa: E402
 from dendritic.config import Cell  # noqa: E402
 from dendritic.datasets import load_prepared, prepare  # noqa: E402
 from dendritic.models import MODEL_NAMES, build_model  # noqa: E402
@@ -333,8 +334,8 @@ def project(seconds: float) -> None:
         for D in GRID_D:
             cells = []
             for S in GRID_S:
-                R = engine.default_replicas(cell_of(cls, D, S, range(seeds)), (1, 28, 28),
-                                            torch.device("cpu"))
+                R = default_replicas(cell_of(cls, D, S, range(seeds)), (1, 28, 28), 10,
+                                     torch.device("cpu"))
                 t0 = clock()
                 run = EngineRun(data, cls, D, S, R)
                 build = (clock() - t0) / R
@@ -362,7 +363,7 @@ def project(seconds: float) -> None:
 
 def batching(seconds: float) -> None:
     """CPU, 1 thread: time per batch and seed of one seed alone vs 5 seeds batched, across model
-    classes and sizes (the measurement behind ``engine.default_replicas``)."""
+    classes and sizes (the measurement behind ``cells.default_replicas``)."""
     torch.set_num_threads(1)
     data = fmnist()
     print(f"# machine: {machine()}")
@@ -382,8 +383,8 @@ def batching(seconds: float) -> None:
                 per_seed.append(t / k / R)
                 params = run.net.n_params()
                 del run
-            default = engine.default_replicas(cell_of(model, D, S, range(REPLICAS)), (1, 28, 28),
-                                              torch.device("cpu"))
+            default = default_replicas(cell_of(model, D, S, range(REPLICAS)), (1, 28, 28), 10,
+                                       torch.device("cpu"))
             print(f"| {model} | {D} | {S} | {params:,} | {per_seed[0] * 1e3:.2f} | {per_seed[1] * 1e3:.2f} "
                   f"| {per_seed[0] / per_seed[1]:.2f} | {'batched' if default > 1 else 'one by one'} |",
                   flush=True)

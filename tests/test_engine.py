@@ -18,7 +18,8 @@ from conftest import synthetic_prepared
 from dendritic import engine
 from dendritic.config import Cell, expand_cells, validate_config
 from dendritic.models import MODEL_NAMES, build_masks, build_model
-from dendritic.training import expand_state, history_frame, train_cell
+from dendritic.cells import history_frame, train_cell
+from dendritic.training import expand_state
 
 RTOL, ATOL = 1e-4, 1e-6
 MNIST, CIFAR = (1, 28, 28), (3, 32, 32)
@@ -241,7 +242,7 @@ def test_fastnet_round_trip_and_layer_types():
     kinds = {"dANN-R": ["SparseLinear", "BlockLinear", "DenseLinear"],
              "vANN": ["DenseLinear"] * 3, "sANN": ["SparseLinear", "SparseLinear", "DenseLinear"]}
     for net in nets:
-        fast = engine.FastNet.from_nets(net)
+        fast = engine.FastNet([net])
         assert [type(layer).__name__ for layer in fast.layers] == kinds[net.name]
         assert fast.n_params() == net.n_params()
         back = fast.to_dendritic_net(0)
@@ -281,11 +282,3 @@ def test_cli_engine_flag():
     args = ["train", "--model", "vANN", "--dataset", "fmnist", "-D", "1", "-S", "32"]
     assert build_parser().parse_args(args).engine == "fast"
     assert build_parser().parse_args(args + ["--engine", "reference"]).engine == "reference"
-
-
-def test_default_replicas():
-    c = cell(seeds=(0, 1, 2, 3, 4))
-    assert engine.default_replicas(c, MNIST, torch.device("cuda")) == 5
-    assert 1 <= engine.default_replicas(c, MNIST, torch.device("cpu")) <= 5
-    big = cell(model="vANN", dendrites=64, somata=512, seeds=(0, 1, 2, 3, 4))
-    assert engine.default_replicas(big, MNIST, torch.device("cpu")) == 1

@@ -14,7 +14,8 @@ from conftest import synthetic_prepared
 from dendritic import evaluation as ev
 from dendritic.config import Cell
 from dendritic.summary import collect
-from dendritic.training import evaluate, load_run, save_cell, to_float, train_cell
+from dendritic.cells import load_run, save_cell, train_cell
+from dendritic.training import evaluate, to_float
 
 C = 10
 SHAPE = (1, 20, 20)

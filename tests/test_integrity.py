@@ -261,26 +261,26 @@ def test_cli_refuses_values_that_cannot_work(tmp_path, monkeypatch, capsys, args
 
 def test_cli_rerun_into_a_finished_folder_clears_its_metrics_first(tmp_path, monkeypatch):
     """A CLI rerun killed part-way must not leave the old metrics.csv beside new files."""
-    from dendritic import training
+    from dendritic import cells
 
     data = toy_cache(tmp_path / "fmnist.pt")
     out = tmp_path / "run"
-    training.run_cell(cell(), data, out, device="cpu")
+    cells.run_cell(cell(), data, out, device="cpu")
     assert (out / "metrics.csv").exists()
     (out / ".weights.pt.x1y2z3.tmp").write_bytes(b"left by a kill -9 mid-write")
 
     def killed(*a, **k):
         raise KeyboardInterrupt  # stands in for the kill, after the folder was taken over
 
-    monkeypatch.setattr(training, "train_cell", killed)
+    monkeypatch.setattr(cells, "train_cell", killed)
     with pytest.raises(KeyboardInterrupt):
-        training.run_cell(cell(), data, out, device="cpu")
+        cells.run_cell(cell(), data, out, device="cpu")
     assert not (out / "metrics.csv").exists(), "the folder looks finished"
     assert not list(out.glob(".*.tmp")), "a stale temporary file was kept"
 
 
 def test_run_cell_records_the_data_it_trained_on_and_refuses_other_data(tmp_path):
-    from dendritic.training import run_cell
+    from dendritic.cells import run_cell
 
     data = toy_cache(tmp_path / "fmnist.pt")
     checksum = ds.load_prepared(data).meta["content_sha256"]
@@ -308,7 +308,7 @@ class Payload:
 
 def test_a_crafted_weights_file_does_not_run_its_payload(tmp_path):
     from dendritic.evaluation import robustness_frame
-    from dendritic.training import load_run
+    from dendritic.cells import load_run
 
     marker = tmp_path / "payload-ran"
     crafted = tmp_path / "weights.pt"
@@ -323,7 +323,7 @@ def test_a_crafted_weights_file_does_not_run_its_payload(tmp_path):
 
 
 def test_the_pipelines_own_weights_load_with_weights_only(tmp_path):
-    from dendritic.training import load_run, run_cell
+    from dendritic.cells import load_run, run_cell
 
     run_cell(cell(model="dANN-GRF", seeds=(0, 1)), toy_cache(tmp_path / "fmnist.pt"), tmp_path / "c", device="cpu")
     torch.load(tmp_path / "c" / "weights.pt", weights_only=True)
@@ -434,7 +434,7 @@ def test_stale_temporary_files_are_removed_only_in_that_folder(tmp_path):
 @pytest.mark.parametrize("engine", ["fast", "reference"])
 def test_a_run_whose_loss_explodes_without_nan_is_flagged_diverged(engine):
     """lr = 100 drives the training loss to ~1e10 while it stays finite: it used to enter the means."""
-    from dendritic.training import metrics_frame, train_cell
+    from dendritic.cells import metrics_frame, train_cell
 
     data = synthetic_prepared()
     exploded = cell(model="vANN", lr=100.0, epochs=3)

@@ -1,4 +1,4 @@
-"""The paper's models (paper.md §1): spec table, masks, parameter counts, init, training invariants."""
+"""The paper's models (the paper, Methods, "Architecture"): spec table, masks, parameter counts, init, training invariants."""
 
 import copy
 import io
@@ -8,12 +8,21 @@ import pytest
 import torch
 
 from dendritic import connectivity as cn
-from dendritic.models import (DROPOUT_RATES, MODEL_NAMES, MODEL_SPECS, DendriticNet, build_masks,
+from dendritic.models import (MODEL_NAMES, MODEL_SPECS, DendriticNet, build_masks,
                               build_model, count_params, formula_params, model_label, model_spec)
 
 MNIST, CIFAR = (1, 28, 28), (3, 32, 32)
 
-PAPER_TABLE = {  # paper.md §1, "The 12 models"
+#: The dropout rates of the paper's vANN-dropout variants (supplementary experiments).
+DROPOUT_RATES = (0.2, 0.5, 0.8)
+
+
+def masked_layers(net):
+    """``(linear, mask)`` for every layer of ``net`` with a (sparse) mask, in order."""
+    return [(layer, layer.mask) for layer in net.layers if layer.mask is not None]
+
+
+PAPER_TABLE = {  # the paper, Methods: the 12 models
     "dANN-R": ("R", "structured"), "dANN-LRF": ("LRF", "structured"),
     "dANN-GRF": ("GRF", "structured"), "pdANN": ("F", "structured"), "vANN": ("F", "dense"),
     "vANN-R": ("R", "dense"), "vANN-LRF": ("LRF", "dense"), "vANN-GRF": ("GRF", "dense"),
@@ -23,7 +32,7 @@ PAPER_TABLE = {  # paper.md §1, "The 12 models"
 
 
 def paper_formula(name, N, C, D, S, k):
-    """The four closed forms of paper.md §1 (L = 1), written out independently of the package."""
+    """The four closed forms of the paper's Methods (L = 1), written out independently of the package."""
     DS = D * S
     if name.startswith(("dANN", "sANN")):
         return (k + 1) * DS + (D + 1) * S + (S + 1) * C
@@ -114,7 +123,7 @@ def test_depth_samples_somata_on_grid():
 
 
 def test_counts_for_larger_depth_formula():
-    # paper.md depth grid: S = 256, D in {8, 16, 32}
+    # the paper's depth grid: S = 256, D in {8, 16, 32}
     for name in ("dANN-R", "dANN-LRF", "vANN", "pdANN"):
         for L in (2, 4):
             counted = count_params(name, MNIST, 10, 8, 256, L=L)
@@ -126,11 +135,11 @@ def test_model_structure_and_masks():
     assert m.kinds == ["LRF", "structured", "dense"]
     assert [tuple(l.weight.shape) for l in m.layers] == [(128, 784), (32, 128), (10, 32)]
     assert m.masks[2] is None and all(mask.dtype == torch.bool for mask in m.masks[:2])
-    assert [lin for lin, _ in m.masked_layers()] == list(m.layers[:2])
+    assert [lin for lin, _ in masked_layers(m)] == list(m.layers[:2])
     assert "layers.0.mask" in m.state_dict()  # masks are buffers
-    assert list(build_model("vANN", MNIST, 10, 2, 32).masked_layers()) == []
-    assert len(list(build_model("pdANN", MNIST, 10, 2, 32).masked_layers())) == 1
-    assert len(list(build_model("psANN", MNIST, 10, 2, 32).masked_layers())) == 1
+    assert list(masked_layers(build_model("vANN", MNIST, 10, 2, 32))) == []
+    assert len(list(masked_layers(build_model("pdANN", MNIST, 10, 2, 32)))) == 1
+    assert len(list(masked_layers(build_model("psANN", MNIST, 10, 2, 32)))) == 1
 
 
 def test_init_glorot_zero_bias_masked():
@@ -196,7 +205,7 @@ def test_mask_hook_survives_copy_pickle_and_assign():
     fresh.load_state_dict(model.state_dict(), assign=True)
     for m in (copy.deepcopy(model), torch.load(buf, weights_only=False), fresh):
         adam_steps(m)
-        for layer, mask in m.masked_layers():
+        for layer, mask in masked_layers(m):
             assert (layer.weight.detach()[~mask] == 0).all()
 
 

@@ -9,10 +9,9 @@ import torch
 from conftest import synthetic_prepared
 from dendritic.config import Cell
 from dendritic.models import build_masks
-from dendritic.summary import collect
-from dendritic.training import (SUMMARY_COLUMNS, batch_slices, evaluate, history_frame, load_run,
-                                metrics_frame, run_data, save_cell, split_validation, to_float,
-                                train_cell)
+from dendritic.cells import SUMMARY_COLUMNS, history_frame, load_run, metrics_frame, save_cell, train_cell
+from dendritic.training import (CONTINUE, DIVERGED, STOP, RunTracker, batch_slices, class_blocks,
+                                evaluate, run_data, split_validation, to_float)
 
 
 def cell(**kw):
@@ -135,35 +134,6 @@ def test_noise_is_seeded_clipped_and_everywhere():
         assert (x - x0).abs().mean() > 0.1
 
 
-def test_outputs_round_trip_and_are_atomic(tmp_path, toy_data):
-    c = cell(model="dANN-GRF", seeds=(0, 1))
-    res = train_cell(c, toy_data, "cpu")
-    paths = save_cell(tmp_path, c, res)
-    df = collect([paths["metrics"]])
-    assert list(df["seed"]) == [0, 1]
-    model = load_run(paths["weights"], 1, toy_data.image_shape, toy_data.n_classes)
-    masks = build_masks("dANN-GRF", (1, 28, 28), 2, 32, seed=1)
-    assert torch.equal(model.layers[0].mask, torch.as_tensor(masks[0], dtype=torch.bool))
-    xt = to_float(toy_data.x_test, torch.device("cpu"))
-    loss, acc = evaluate(model, xt, toy_data.y_test)
-    assert loss == pytest.approx(res[1].test_loss, rel=1e-6) and acc == res[1].test_acc
-    assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
-
-
-def test_failed_save_leaves_no_finished_marker(tmp_path, toy_data, monkeypatch):
-    c = cell()
-    res = train_cell(c, toy_data, "cpu")
-    import dendritic.runio as runio
-
-    def boom(path, obj):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(runio, "write_json", boom)
-    with pytest.raises(OSError):
-        save_cell(tmp_path, c, res)
-    assert not (tmp_path / "metrics.csv").exists()
-
-
 @pytest.mark.parametrize("engine", ["reference", "fast"])
 def test_early_stopping_keeps_last_weights_when_patience_never_runs_out(toy_data, engine):
     """Authors' opt.py: the best weights come back only when patience ran out. A run that reaches
@@ -206,3 +176,40 @@ def test_sequential_batches_are_full(toy_data):
     slices = batch_slices(len(rd.x_train), c.batch_size, rd.class_blocks)
     assert all(sl.stop - sl.start == 32 for sl in slices), "a sequential batch is not full"
     assert len(rd.x_val) > 0 and len(rd.x_train) + len(rd.x_val) == len(toy_data.y_train)
+
+
+def test_run_tracker_patience_divergence_and_best_epoch():
+    """The one bookkeeping both loops call: patience counts epochs without a lower validation
+    loss, the best epoch's snapshot comes back only when patience ran out (or the run diverged),
+    and the best epoch is the lowest finite validation loss."""
+    snaps = iter(range(100))
+    t = RunTracker(cell(patience=2, epochs=10), seed=0, n_params=5, snapshot=lambda: next(snaps))
+    assert t.epoch(0, 1.0, 0.5, 0.9, 0.6, 0.1) == CONTINUE  # best: snapshot 0
+    assert t.epoch(1, 0.8, 0.6, 0.7, 0.7, 0.1) == CONTINUE  # best: snapshot 1
+    assert t.kept_weights() is None, "a run still going keeps its current weights"
+    assert t.epoch(2, 0.7, 0.7, 0.8, 0.7, 0.1) == CONTINUE
+    assert t.epoch(3, 0.6, 0.8, 0.75, 0.7, 0.1) == STOP
+    assert t.kept_weights() == 1
+    res = t.finish(lambda: (0.5, 0.9))
+    assert (res.epochs_run, res.epoch_min_val_loss, res.test_loss, res.test_acc) == (4, 1, 0.5, 0.9)
+    assert [h["epoch"] for h in res.history] == [0, 1, 2, 3] and not res.diverged
+
+    plain = RunTracker(cell(epochs=3), seed=0, n_params=5, snapshot=lambda: 1 / 0)  # never called
+    for e, v in enumerate([0.9, 1.0, 1.1]):
+        assert plain.epoch(e, 1.0, 0.5, v, 0.5, 0.1) == CONTINUE
+    assert plain.kept_weights() is None and plain.finish(lambda: (1.0, 0.5)).epoch_min_val_loss == 0
+
+    div = RunTracker(cell(divergence_loss=10.0), seed=0, n_params=5, snapshot=lambda: "best")
+    assert div.epoch(0, 11.0, 0.1, 1.0, 0.1, 0.1) == DIVERGED
+    res = div.finish(lambda: 1 / 0)  # a diverged run is not tested
+    assert res.diverged and math.isnan(res.test_loss) and res.epochs_run == 1
+    nan = RunTracker(cell(), seed=0, n_params=5, snapshot=lambda: None)
+    assert nan.epoch(0, 0.5, 0.1, math.nan, 0.1, 0.1) == DIVERGED
+    inf_test = RunTracker(cell(), seed=0, n_params=5, snapshot=lambda: None)
+    inf_test.epoch(0, 0.5, 0.1, 0.5, 0.1, 0.1)
+    assert inf_test.finish(lambda: (math.inf, 0.1)).diverged
+
+
+def test_class_blocks_are_the_runs_of_equal_labels():
+    y = torch.tensor([0, 0, 0, 2, 2, 3])
+    assert class_blocks(y) == [(0, 3), (3, 5), (5, 6)]

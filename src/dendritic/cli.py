@@ -95,7 +95,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
     from dendritic.config import Cell, validate_config
     from dendritic.datasets import prepare
     from dendritic.runio import setup_logging
-    from dendritic.training import run_cell
+    from dendritic.cells import run_cell
 
     _check_device(a.device)
     if len(set(a.seeds)) != len(a.seeds):

@@ -27,7 +27,8 @@ elementwise, so each replica follows exactly the gradient it would follow alone.
 
 :func:`train_replicas` is the training loop for a FastNet: the same protocol as
 :func:`dendritic.training.train_run` (Adam, batch order, validation, early stopping, divergence;
-see there), per replica. Every replica draws its batch order, dropout masks and (noise experiment)
+see there), per replica, with the same bookkeeping (one :class:`dendritic.training.RunTracker`
+per replica). Every replica draws its batch order, dropout masks and (noise experiment)
 noise from its own seed's streams, the same streams the reference loop uses, so a replica sees the
 very batches and dropout masks it would see alone.
 
@@ -40,23 +41,28 @@ What makes it fast, each marked ``trick:`` below: activations kept feature-major
 (R, features, batch); int32 CSR indices; the bias folded into the sparse product; LeakyReLU and
 its derivative in place; Adam's fused kernel; the images stored once and batches gathered by
 index; evaluation chunks sized to the layer widths. Measurements: benchmarks/README.md.
+
+Length: about 600 lines, over the ~450 the package aims at, because it is one idea (the same
+network computed from its connections, batched over seeds): the layers, their kernels, the
+replica model, its data and its loop need each other and nothing else.
 """
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from dendritic.connectivity import structured
 from dendritic.models import LEAKY_SLOPE, DendriticNet
+from dendritic.training import (CONTINUE, EVAL_BATCH, RunResult, RunTracker, adam, batch_slices,
+                                class_blocks, compact_state, dropout_seed, evaluate, generator,
+                                split_and_corrupt)
 
 # torch.sparse CSR is "beta" and says so once per process: let it say so here, silenced.
 with warnings.catch_warnings():
@@ -311,10 +317,6 @@ class FastNet(nn.Module):
         #: one generator per replica for the dropout masks (set by the trainer; None: no dropout)
         self.dropout_generators: list[torch.Generator] | None = None
 
-    @classmethod
-    def from_nets(cls, nets: Sequence[DendriticNet] | DendriticNet) -> "FastNet":
-        return cls([nets] if isinstance(nets, DendriticNet) else list(nets))
-
     def n_params(self) -> int:
         """Trainable parameters of one replica (non-zero-mask weights + biases)."""
         return self._n_params
@@ -442,8 +444,6 @@ def replica_data(x_train, y_train, x_test, y_test, cell, seeds: Sequence[int]) -
 
     ``x_*``: float (N, features) images in [0, 1] on the training device (``training.to_float``).
     """
-    from dendritic.training import split_and_corrupt
-
     parts = [split_and_corrupt(x_train, y_train, x_test, cell, seed) for seed in seeds]
     train = torch.stack([p[0] for p in parts])
     val = torch.stack([p[1] for p in parts])
@@ -453,9 +453,7 @@ def replica_data(x_train, y_train, x_test, y_test, cell, seeds: Sequence[int]) -
         x, xt = x_train[None], x_test[None]
     blocks = None
     if cell.sequential:
-        counts = torch.bincount(y_train[train[0]]).tolist()
-        starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
-        blocks = [(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
+        blocks = class_blocks(y_train[train[0]])
         for r in range(1, len(seeds)):
             if not torch.equal(y_train[train[r]], y_train[train[0]]):
                 raise ValueError("sequential replicas need the same class blocks")
@@ -473,8 +471,6 @@ def eval_chunk(net: FastNet) -> int:
     trick: the reference evaluates 8192 samples at a time, which for D·S = 32,768 is a 1 GB
     activation per replica; the chunk size does not change the numbers beyond float rounding.
     """
-    from dendritic.training import EVAL_BATCH
-
     return int(max(128, min(EVAL_BATCH, EVAL_ELEMENTS // (net.replicas * max(net.widths)))))
 
 
@@ -500,17 +496,12 @@ def evaluate_replicas(net: FastNet, x: torch.Tensor, rows: torch.Tensor,
 
 
 def make_optimizer(net: FastNet, lr: float) -> torch.optim.Optimizer:
-    """Adam as the reference (betas 0.9/0.999, eps 1e-7, as Keras).
+    """The protocol's Adam (:func:`dendritic.training.adam`).
 
-    trick: the fused kernel (one pass over parameter, gradient and both moments) where torch has
-    one for the device; it computes the same update as the reference's loop implementation.
+    trick: the fused kernel where torch has one for the device; it computes the same update as
+    the reference loop's implementation.
     """
-    kw = dict(lr=lr, betas=(0.9, 0.999), eps=1e-7)
-    params = list(net.parameters())
-    try:
-        return torch.optim.Adam(params, fused=True, **kw)
-    except (RuntimeError, ValueError):  # no fused Adam for this device / dtype
-        return torch.optim.Adam(params, **kw)
+    return adam(net.parameters(), lr, fused=True)
 
 
 def run_batches(net: FastNet, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
@@ -535,40 +526,39 @@ def run_batches(net: FastNet, opt: torch.optim.Optimizer, x: torch.Tensor, y: to
     return loss_sum, correct
 
 
-def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int], log=None):
+def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int]) -> list[RunResult]:
     """Train the R replicas of ``net`` (replica r = run of ``seeds[r]``) on ``data`` following
     ``cell``'s protocol; one :class:`dendritic.training.RunResult` per replica.
 
-    A replica that diverges or stops early is *frozen*: its final weights (best weights with
-    early stopping, else its current ones) are kept aside, its live weights and Adam moments are
-    zeroed and its loss gets weight 0, so from then on its gradient and its Adam update are exactly
-    zero and it cannot disturb anything (the others never depended on it). The loop ends when every
-    replica is frozen or after ``cell.epochs``; a replica still running then keeps its last
-    weights (best weights are restored only when patience ran out, as in the reference loop and the
-    authors' ``opt.py``). The wall time of the batch is shared equally.
+    A replica that diverges or stops early is *frozen*: its final weights (what its
+    :class:`~dendritic.training.RunTracker` keeps, else its current ones) are kept aside, its live
+    weights and Adam moments are zeroed and its loss gets weight 0, so from then on its gradient
+    and its Adam update are exactly zero and it cannot disturb anything (the others never depended
+    on it). The loop ends when every replica is frozen or after ``cell.epochs``; a replica still
+    running then keeps its last weights, as in the reference loop. The wall time of the batch (and
+    of every epoch) is shared equally.
     """
-    from dendritic.training import RunResult, batch_slices, compact_state, evaluate, generator, is_diverged
-
     t0 = time.perf_counter()
     R = net.replicas
     if R != len(seeds) or data.replicas != R:
         raise ValueError(f"{R} replicas, {len(seeds)} seeds, {data.replicas} data splits")
     dev = data.x.device
     opt = make_optimizer(net, cell.lr)
-    if net.dropout > 0:
-        net.dropout_generators = [_device_generator(seed, dev) for seed in seeds]
+    if net.dropout > 0:  # the seed's dropout stream, on the device (on the CPU: the reference's)
+        net.dropout_generators = [torch.Generator(device=dev).manual_seed(dropout_seed(seed))
+                                  for seed in seeds]
     g_batches = [generator(seed, "batches") for seed in seeds]
     n = data.train.shape[1]
     slices = batch_slices(n, cell.batch_size, data.class_blocks)
-    results = [RunResult(seed=s, n_params=net.n_params()) for s in seeds]
+    n_params = net.n_params()
+    tracks = [RunTracker(cell, s, n_params, lambda r=r: net.replica_state(r)) for r, s in enumerate(seeds)]
     active = [True] * R
     weight = torch.ones(R, device=dev)  # loss weight per replica: 1 active, 0 frozen
-    best_val, since_best = [math.inf] * R, [0] * R
-    best_state: list[list[torch.Tensor] | None] = [None] * R
     final_state: list[list[torch.Tensor] | None] = [None] * R
 
     def freeze(r: int) -> None:
-        final_state[r] = best_state[r] if best_state[r] is not None else net.replica_state(r)
+        kept = tracks[r].kept_weights()
+        final_state[r] = kept if kept is not None else net.replica_state(r)
         active[r] = False
         weight[r] = 0.0
         net.zero_replica_(r)
@@ -591,82 +581,26 @@ def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int], 
         val_loss, val_acc = evaluate_replicas(net, data.x, data.val, data.y)
         dt = (time.perf_counter() - te) / R
         for r in range(R):
-            if not active[r]:
-                continue
-            res = results[r]
-            res.history.append(dict(epoch=epoch, train_loss=train_loss[r], train_acc=train_acc[r],
-                                    val_loss=val_loss[r], val_acc=val_acc[r], time_s=dt))
-            res.epochs_run = epoch + 1
-            if log:
-                log.info("seed %d epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f",
-                         seeds[r], epoch + 1, cell.epochs, train_loss[r], train_acc[r],
-                         val_loss[r], val_acc[r])
-            if is_diverged(train_loss[r], val_loss[r], cell.divergence_loss):
-                res.diverged = True
-                if log:
-                    log.warning("seed %d diverged at epoch %d (loss %s): run stopped and flagged",
-                                seeds[r], epoch + 1, train_loss[r])
+            if active[r] and tracks[r].epoch(epoch, train_loss[r], train_acc[r], val_loss[r],
+                                             val_acc[r], dt) != CONTINUE:
                 freeze(r)
-                continue
-            if val_loss[r] < best_val[r]:
-                best_val[r], since_best[r] = val_loss[r], 0
-                if cell.patience is not None:
-                    best_state[r] = net.replica_state(r)
-            else:
-                since_best[r] += 1
-                if cell.patience is not None and since_best[r] >= cell.patience:
-                    if log:
-                        log.info("seed %d: early stop after epoch %d (best val loss %.4f)",
-                                 seeds[r], epoch + 1, best_val[r])
-                    freeze(r)
         if not any(active):
             break
 
     # Test metrics come from each replica's saved form (a DendriticNet, evaluated by the reference
     # code), so that what is reported is exactly what the saved weights give (load_run).
-    for r, res in enumerate(results):
+    results = []
+    for r, track in enumerate(tracks):
         if final_state[r] is None:  # ran to the epoch limit: its last weights, as the reference
             final_state[r] = net.replica_state(r)
         net.load_replica_state(r, final_state[r])
-        vals = [h["val_loss"] for h in res.history]
-        finite = [v if math.isfinite(v) else math.inf for v in vals]
-        res.epoch_min_val_loss = int(min(range(len(finite)), key=finite.__getitem__)) if vals else -1
-        ref = net.to_dendritic_net(r)
-        if not res.diverged:
-            res.test_loss, res.test_acc = evaluate(ref, ReplicaData.images(data.x_test, r), data.y_test)
-            res.diverged = not math.isfinite(res.test_loss)
+        ref, x_test = net.to_dendritic_net(r), ReplicaData.images(data.x_test, r)
+        res = track.finish(lambda ref=ref, x_test=x_test: evaluate(ref, x_test, data.y_test))
         res.state = compact_state(ref.state_dict())
+        results.append(res)
         del ref
     wall = (time.perf_counter() - t0) / R
     for res in results:
         res.wall_s = wall
     net.dropout_generators = None
     return results
-
-
-def _device_generator(seed: int, device: torch.device) -> torch.Generator:
-    """The seed's dropout stream on ``device`` (on the CPU: the reference loop's exact stream)."""
-    from dendritic.training import generator
-
-    return torch.Generator(device=device).manual_seed(generator(seed, "dropout").initial_seed())
-
-
-#: CPU: seeds are batched when a model has at most this many parameters and dendrites (below it
-#: a training step is dominated by per-operation overheads that batching shares; above it the
-#: step is bound by arithmetic and memory traffic, which batching does not reduce). Measured in
-#: benchmarks/README.md.
-CPU_BATCH_MAX_PARAMS = 2_000_000
-CPU_BATCH_MAX_DENDRITES = 4096
-
-
-def default_replicas(cell, image_shape, device: torch.device) -> int:
-    """How many seeds of ``cell`` to train at once: all of them on a GPU; on the CPU all of them
-    for small models, one at a time for large ones (see the constants above)."""
-    from dendritic.models import formula_params
-
-    n = len(cell.seeds)
-    if torch.device(device).type != "cpu":
-        return n
-    params = formula_params(cell.model, image_shape, 10, cell.dendrites, cell.somata, cell.layers)
-    small = params <= CPU_BATCH_MAX_PARAMS and cell.dendrites * cell.somata <= CPU_BATCH_MAX_DENDRITES
-    return n if small else 1

@@ -2,7 +2,7 @@
 and, beyond the paper, every clean-trained model tested on noisy images.
 
 This module reads trained weights (a cell's ``weights.pt``, rebuilt by
-:func:`dendritic.training.load_run`) and a prepared dataset; the statistics themselves are the
+:func:`dendritic.cells.load_run`) and a prepared dataset; the statistics themselves are the
 functions of :mod:`dendritic.analysis` (paper §4), which this module only feeds and tabulates.
 
 Layer names
@@ -54,7 +54,9 @@ import torch
 
 from dendritic import analysis as an
 from dendritic.plan import ANALYSIS_TABLES
-from dendritic.training import EVAL_BATCH, evaluate, load_run, resolve_device, to_float
+from dendritic.cells import load_run
+from dendritic.engine import FastNet, evaluate_replicas
+from dendritic.training import EVAL_BATCH, evaluate, resolve_device, to_float
 
 log = logging.getLogger("dendritic.evaluation")
 
@@ -407,8 +409,6 @@ def robustness_frame(weights_paths: Iterable[str | Path], prepared, sigmas: Sequ
                 noise[seed] = test_noise(x.shape, seed).to(dev)
         n_params = int(nets[0].n_params()) if nets else 0
         if engine == "fast" and nets:
-            from dendritic.engine import FastNet, evaluate_replicas
-
             fast = FastNet(nets).to(dev)
             del nets
             idx = torch.arange(len(y), device=dev).expand(len(seeds), -1)

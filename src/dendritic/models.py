@@ -1,4 +1,4 @@
-"""The paper's models (paper.md §1, "Architecture").
+"""The paper's models (the paper, Methods, "Architecture" and Fig. 1).
 
 Every model is a multilayer perceptron
 
@@ -14,22 +14,20 @@ out on the grid ``connectivity.grid_shape(S)`` with the same rule as the first l
 Weights are Glorot-uniform on the full dense shape of each layer, biases zero, and the weights are
 then multiplied by the layer's mask. A gradient hook multiplies every weight gradient by the mask
 (as the authors do), so with Adam and no weight decay the masked weights stay exactly zero. The dense
-masked weight matrix is the reference representation; :meth:`DendriticNet.masked_layers` yields
-``(linear, mask)`` for each sparse layer.
+masked weight matrix is the reference representation (:mod:`dendritic.engine` computes the same
+function from the connections that exist).
 
 Randomness. The seed fixes the masks and the initial weights through two independent streams,
 ``SeedSequence([seed, MASK_STREAM])`` and ``SeedSequence([seed, INIT_STREAM])``; each is spawned
 into one child per layer (masks: one per hidden layer, in order; init: one per ``nn.Linear``, the
 output layer last), so the first layers of an L = 1 and an L = 2 model with the same seed coincide.
 The tags are fixed non-zero words, so these streams never equal ``SeedSequence(seed)`` or its
-spawned children, which the training code may use for the split and the batch order. The models
-never touch the global torch or numpy random state: dropout at training time draws from torch's
-global generator, which the training code seeds.
+spawned children. The models never touch the global torch or numpy random state: dropout at
+training time draws from torch's global generator, which the reference training loop seeds from
+the run's dropout stream (:func:`dendritic.training.generator`).
 """
 
 from __future__ import annotations
-
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -42,7 +40,6 @@ MASK_STREAM = 0x6D61736B  # ASCII "mask"
 INIT_STREAM = 0x696E6974  # ASCII "init"
 
 LEAKY_SLOPE = 0.1
-DROPOUT_RATES = (0.2, 0.5, 0.8)  # the vANN-dropout variants
 
 
 _FULL_KINDS = ("F", "dense")  # kinds whose mask is all ones: such layers are plain dense layers
@@ -192,23 +189,12 @@ class DendriticNet(nn.Module):
         """One entry per ``nn.Linear`` in ``layers``: its bool mask, or None for a dense layer."""
         return [layer.mask for layer in self.layers]
 
-    def masked_layers(self) -> Iterator[tuple[MaskedLinear, torch.Tensor]]:
-        """``(linear, mask)`` for every layer with a (sparse) mask, in order."""
-        for layer in self.layers:
-            if layer.mask is not None:
-                yield layer, layer.mask
-
     def init_weights(self, seed: int = 0) -> None:
         """Glorot-uniform init of every layer from the stream ``SeedSequence([seed, INIT_STREAM])``."""
         children = np.random.SeedSequence([seed, INIT_STREAM]).spawn(len(self.layers))
         for layer, child in zip(self.layers, children):
             generator = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0]))
             layer.glorot_(generator)
-
-    def apply_masks_(self) -> None:
-        """Zero every masked-out weight."""
-        for layer in self.layers:
-            layer.apply_mask_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, n_classes) from flat inputs (N, C*H*W) (an (N, C, H, W) batch is flattened)."""

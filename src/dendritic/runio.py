@@ -27,6 +27,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from dendritic import __version__
+from dendritic.plan import DATASET_ORDER
+
 log = logging.getLogger("dendritic")
 
 #: How :func:`atomic_path` names its temporary files: ``.{name}.{random}.tmp`` beside the target.
@@ -138,8 +141,6 @@ def sha256_file(path: str | Path) -> str:
 
 def remake_hint(path: str | Path) -> str:
     """How to get a prepared dataset file back without losing finished results."""
-    from dendritic.plan import DATASET_ORDER
-
     path = Path(path)
     name = path.stem if path.stem in DATASET_ORDER else "DATASET"
     return (f"Delete {path} and run snakemake again: the first job that needs it prepares it anew "
@@ -217,8 +218,6 @@ def provenance(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Where and with what a result was produced."""
     import numpy
     import torch
-
-    from dendritic import __version__
 
     info: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -13,7 +13,7 @@ from typing import Iterable
 import pandas as pd
 
 from dendritic import runio
-from dendritic.training import SUMMARY_COLUMNS
+from dendritic.cells import SUMMARY_COLUMNS
 
 
 def find_metrics(root: str | Path = "results/runs") -> list[Path]:

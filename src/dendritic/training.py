@@ -1,6 +1,6 @@
 """Training: one plain loop, the data held as tensors on the device, batches as slices.
 
-Protocol (paper, Methods; ``shared/spec/paper.md`` §2): pixels / 255, flattened; 10% of the
+Protocol (the paper, Methods, "Training"): pixels / 255, flattened; 10% of the
 training set held out for validation after a seeded shuffle; Adam (lr 1e-3, betas 0.9/0.999,
 eps 1e-7 as in Keras), batch 128, the training set reshuffled every epoch, cross-entropy loss;
 test metrics after the last epoch. Early stopping (patience on the validation loss) restores the
@@ -10,6 +10,14 @@ epoch limit keeps its last weights, as the authors' loop does (their ``opt.py``,
 One seed fixes everything random about a run, through separate streams (see :func:`generator`):
 the model's masks and init (in :mod:`dendritic.models`), the validation split, the batch order,
 dropout, and the noise of the noise experiment. The same seed gives the same numbers.
+
+Two loops follow this protocol: :func:`train_run` here (one masked-dense
+:class:`~dendritic.models.DendriticNet`, the readable form) and
+:func:`dendritic.engine.train_replicas` (several seeds at once, the fast form). Everything they
+share is defined once here: the data split and its sequential class blocks (:func:`class_blocks`),
+the batch boundaries, Adam (:func:`adam`), the random streams, and the per-run bookkeeping
+(:class:`RunTracker`: history, log lines, divergence, patience, best epoch, test metrics). Which
+loop trains a cell is decided above both, in :mod:`dendritic.cells`.
 """
 
 from __future__ import annotations
@@ -18,11 +26,10 @@ import copy
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -81,7 +88,8 @@ def to_float(x_uint8: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 def sequential_train_counts(class_counts: list[int], fraction: float, batch_size: int) -> list[int]:
     """Training images per class in the sequential task, so that every batch is full and holds
-    one class (paper §3 "sequential"; the authors' ``sequential_preprocess`` in ``opt.py``).
+    one class (the paper, Methods, sequential learning; the authors' ``sequential_preprocess``
+    in their ``opt.py``).
 
     ``v = int(fraction · N / (batch_size · C))`` whole batches per class are the validation share
     (N images, C classes); class c keeps ``(n_c // batch_size - v) · batch_size`` images for
@@ -161,18 +169,23 @@ def run_data(
 
     ``x_*`` are float (N, features) tensors already on the device. Noise N(0, σ²) is drawn once per
     run from the seed's noise stream, added to train, validation and test images, and clipped to
-    [0, 1] (paper §3, noise).
+    [0, 1] (the paper, Methods, noisy inputs).
     """
     tr_idx, va_idx, x_train, x_test = split_and_corrupt(x_train, y_train, x_test, cell, seed)
     data = RunData(x_train[tr_idx], y_train[tr_idx], x_train[va_idx], y_train[va_idx], x_test, y_test)
     if cell.sequential:
-        # contiguous blocks of equal labels, in class order (split_validation ordered them)
-        counts = torch.bincount(data.y_train).tolist()
-        starts = [0]
-        for c in counts:
-            starts.append(starts[-1] + c)
-        data.class_blocks = [(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
+        data.class_blocks = class_blocks(data.y_train)
     return data
+
+
+def class_blocks(y_ordered: torch.Tensor) -> list[tuple[int, int]]:
+    """The sequential task's class blocks: ``[(start, end), …]`` index ranges of the contiguous
+    runs of equal labels in ``y_ordered`` (training labels in class order, as
+    :func:`split_validation` leaves them), class 0 first, empty classes left out."""
+    starts = [0]
+    for c in torch.bincount(y_ordered).tolist():
+        starts.append(starts[-1] + c)
+    return [(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
 
 
 def batch_slices(n: int, batch_size: int, blocks: list[tuple[int, int]] | None = None) -> list[slice]:
@@ -234,16 +247,105 @@ class RunResult:
     state: dict[str, Any] = field(default_factory=dict)
 
 
+#: What :meth:`RunTracker.epoch` tells the loop: train on, or stop this run.
+CONTINUE, DIVERGED, STOP = "continue", "diverged", "stop"
+
+
+class RunTracker:
+    """The bookkeeping of one run, the same for both training loops.
+
+    After every epoch the loop calls :meth:`epoch`, which records the history row, writes the
+    epoch's log line, applies the divergence rule (:func:`is_diverged`) and early stopping
+    (patience on the validation loss, ``cell.patience``; None: none) and answers
+    :data:`CONTINUE`, :data:`DIVERGED` or :data:`STOP`. ``snapshot`` returns a copy of the run's
+    current weights in whatever form the loop keeps them; it is called at every new best epoch when
+    early stopping is on. :meth:`kept_weights` is the snapshot to restore when the run ends: the
+    best epoch's weights when patience ran out (or the run diverged after a best epoch), None (keep
+    the current weights) when the run reached its epoch limit, as the authors' loop does.
+    :meth:`finish` sets the best epoch and the test metrics.
+    """
+
+    def __init__(self, cell: Cell, seed: int, n_params: int, snapshot: Callable[[], Any]):
+        self.cell, self.seed, self.snapshot = cell, seed, snapshot
+        self.result = RunResult(seed=seed, n_params=int(n_params))
+        self.best_val, self.since_best = math.inf, 0
+        self.best_state: Any = None
+        self.outcome = CONTINUE
+
+    def epoch(self, epoch: int, train_loss: float, train_acc: float, val_loss: float,
+              val_acc: float, dt: float) -> str:
+        """Record epoch ``epoch`` (0-based) and decide whether the run goes on."""
+        res, cell, seed = self.result, self.cell, self.seed
+        res.history.append(dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
+                                val_loss=val_loss, val_acc=val_acc, time_s=dt))
+        res.epochs_run = epoch + 1
+        log.info("seed %d epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.1f s",
+                 seed, epoch + 1, cell.epochs, train_loss, train_acc, val_loss, val_acc, dt)
+        if is_diverged(train_loss, val_loss, cell.divergence_loss):
+            res.diverged = True
+            log.warning("seed %d diverged at epoch %d (loss %s): run stopped and flagged",
+                        seed, epoch + 1, train_loss)
+            self.outcome = DIVERGED
+        elif val_loss < self.best_val:
+            self.best_val, self.since_best = val_loss, 0
+            if cell.patience is not None:
+                self.best_state = self.snapshot()
+        else:
+            self.since_best += 1
+            if cell.patience is not None and self.since_best >= cell.patience:
+                log.info("seed %d: early stop after epoch %d (best val loss %.4f)",
+                         seed, epoch + 1, self.best_val)
+                self.outcome = STOP
+        return self.outcome
+
+    def kept_weights(self) -> Any:
+        """The best epoch's snapshot when the run stopped (patience) or diverged and there is one;
+        None: the run keeps its current weights."""
+        return self.best_state if self.outcome != CONTINUE else None
+
+    def finish(self, test: Callable[[], tuple[float, float]]) -> RunResult:
+        """Best epoch (lowest finite validation loss) and, unless the run diverged, the test
+        metrics from ``test()`` (a non-finite test loss flags the run diverged, too)."""
+        res = self.result
+        vals = [h["val_loss"] for h in res.history]
+        finite = [v if math.isfinite(v) else math.inf for v in vals]
+        res.epoch_min_val_loss = int(min(range(len(finite)), key=finite.__getitem__)) if vals else -1
+        if not res.diverged:
+            res.test_loss, res.test_acc = test()
+            res.diverged = not math.isfinite(res.test_loss)
+        return res
+
+
+def adam(params: Iterable[torch.nn.Parameter], lr: float, fused: bool = False) -> torch.optim.Adam:
+    """Adam as the paper trains (lr from the cell; betas 0.9/0.999 and eps 1e-7, Keras' values).
+
+    ``fused``: torch's fused kernel (one pass over parameter, gradient and both moments) where
+    there is one for the device and dtype, else the plain implementation; both compute the same
+    update.
+    """
+    params, kw = list(params), dict(lr=lr, betas=(0.9, 0.999), eps=1e-7)
+    if fused:
+        try:
+            return torch.optim.Adam(params, fused=True, **kw)
+        except (RuntimeError, ValueError):  # no fused Adam for this device / dtype
+            pass
+    return torch.optim.Adam(params, **kw)
+
+
+def dropout_seed(seed: int) -> int:
+    """The initial state of the seed's dropout stream (:func:`generator` ``(seed, "dropout")``)."""
+    return generator(seed, "dropout").initial_seed()
+
+
 def train_run(model: torch.nn.Module, data: RunData, cell: Cell, seed: int) -> RunResult:
     """Train ``model`` on ``data`` following ``cell``'s protocol; return history and test metrics."""
     t0 = time.perf_counter()
-    opt = torch.optim.Adam(model.parameters(), lr=cell.lr, betas=(0.9, 0.999), eps=1e-7)
+    opt = adam(model.parameters(), cell.lr)
     g_batches = generator(seed, "batches")
-    torch.manual_seed(1_000_003 * seed + STREAMS["dropout"])  # dropout masks
+    torch.manual_seed(dropout_seed(seed))  # nn.Dropout draws from the global generator
     n = len(data.x_train)
     dev = data.x_train.device
-    res = RunResult(seed=seed, n_params=int(model.n_params()))
-    best_val, best_state, since_best, stopped = math.inf, None, 0, False
+    track = RunTracker(cell, seed, model.n_params(), lambda: copy.deepcopy(model.state_dict()))
     slices = batch_slices(n, cell.batch_size, data.class_blocks)
 
     model.train()
@@ -265,40 +367,14 @@ def train_run(model: torch.nn.Module, data: RunData, cell: Cell, seed: int) -> R
             opt.step()
             loss_sum += loss.detach() * len(yb)
             correct += (logits.detach().argmax(1) == yb).sum()
-        train_loss, train_acc = loss_sum.item() / n, correct.item() / n
         val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
-        dt = time.perf_counter() - te
-        res.history.append(dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
-                                val_loss=val_loss, val_acc=val_acc, time_s=dt))
-        res.epochs_run = epoch + 1
-        log.info("seed %d epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.1f s",
-                 seed, epoch + 1, cell.epochs, train_loss, train_acc, val_loss, val_acc, dt)
-        if is_diverged(train_loss, val_loss, cell.divergence_loss):
-            res.diverged = True
-            log.warning("seed %d diverged at epoch %d (loss %s): run stopped and flagged",
-                        seed, epoch + 1, train_loss)
+        if track.epoch(epoch, loss_sum.item() / n, correct.item() / n, val_loss, val_acc,
+                       time.perf_counter() - te) != CONTINUE:
             break
-        if val_loss < best_val:
-            best_val, since_best = val_loss, 0
-            if cell.patience is not None:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            since_best += 1
-            if cell.patience is not None and since_best >= cell.patience:
-                log.info("seed %d: early stop after epoch %d (best val loss %.4f)", seed, epoch + 1, best_val)
-                stopped = True
-                break
 
-    # best weights back only when patience ran out (or the run diverged); at the epoch limit the
-    # last weights stay
-    if best_state is not None and (stopped or res.diverged):
-        model.load_state_dict(best_state)
-    vals = [h["val_loss"] for h in res.history]
-    finite = [v if math.isfinite(v) else math.inf for v in vals]
-    res.epoch_min_val_loss = int(min(range(len(finite)), key=finite.__getitem__)) if vals else -1
-    if not res.diverged:
-        res.test_loss, res.test_acc = evaluate(model, data.x_test, data.y_test)
-        res.diverged = not math.isfinite(res.test_loss)
+    if (kept := track.kept_weights()) is not None:
+        model.load_state_dict(kept)
+    res = track.finish(lambda: evaluate(model, data.x_test, data.y_test))
     res.wall_s = time.perf_counter() - t0
     res.state = compact_state(model.state_dict())
     return res
@@ -358,165 +434,3 @@ def load_weights(weights_path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{weights_path} is not a weights file written by this pipeline (expected a dict "
                          f"with 'cell' and 'runs'). Train its cell again to get it back.")
     return saved
-
-
-def load_run(weights_path: str | Path, seed: int, image_shape, n_classes: int):
-    """Rebuild the trained model of one seed from a cell's ``weights.pt`` (masks included)."""
-    from dendritic.models import DendriticNet
-
-    saved = load_weights(weights_path)
-    cell = Cell.from_dict(saved["cell"])
-    state = expand_state(saved["runs"][seed])
-    masks = [state.get(f"layers.{i}.mask") for i in range(2 * cell.layers)]
-    model = DendriticNet(cell.model, image_shape, n_classes, cell.dendrites, cell.somata,
-                         L=cell.layers, dropout=cell.dropout, masks=masks)
-    model.load_state_dict(state, strict=False)
-    return model
-
-
-# --------------------------------------------------------------------------------------------
-# A cell: one configuration, every seed
-# --------------------------------------------------------------------------------------------
-
-#: Columns of metrics.csv / summary.csv, in order (the stable contract; see docs/ARCHITECTURE.md).
-SUMMARY_COLUMNS = [
-    "experiment", "dataset", "model", "label", "dendrites", "somata", "layers", "dropout", "lr",
-    "sigma", "seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "epochs",
-    "max_epochs", "wall_s", "diverged", "sequential", "patience", "cell",
-]
-
-
-#: Training engines: ``fast`` (dendritic.engine: sparse layers, seeds batched) and ``reference``
-#: (the masked dense DendriticNet and :func:`train_run`, one seed at a time).
-ENGINES = ("fast", "reference")
-
-
-def train_cell(cell: Cell, prepared, device: str | torch.device = "auto", engine: str | None = None,
-               replicas: int | None = None) -> list[RunResult]:
-    """Train every seed of ``cell`` on the prepared dataset ``prepared`` (a PreparedDataset).
-
-    ``engine`` (default ``cell.engine``): ``fast`` or ``reference``; both give the same numbers up
-    to float rounding. With ``fast``, ``replicas`` seeds are trained at once in one batched model
-    (default :func:`dendritic.engine.default_replicas`: all seeds on a GPU; on the CPU where that
-    pays off).
-    """
-    from dendritic.models import build_model
-
-    engine = engine or cell.engine
-    if engine not in ENGINES:
-        raise ValueError(f"unknown training engine {engine!r}; valid: {', '.join(ENGINES)}")
-    dev = resolve_device(device) if isinstance(device, str) else device
-    x_train, x_test = to_float(prepared.x_train, dev), to_float(prepared.x_test, dev)
-    y_train, y_test = prepared.y_train.to(dev), prepared.y_test.to(dev)
-    shape = tuple(prepared.image_shape)
-
-    def model(seed: int):
-        return build_model(cell.model, shape, prepared.n_classes, cell.dendrites, cell.somata,
-                           L=cell.layers, dropout=cell.dropout, seed=seed)
-
-    if engine == "fast":
-        from dendritic import engine as fast
-
-        replicas = replicas or fast.default_replicas(cell, shape, dev)
-        groups = [cell.seeds[i: i + replicas] for i in range(0, len(cell.seeds), replicas)]
-    else:
-        groups = [(seed,) for seed in cell.seeds]
-    log.info("cell %s/%s/%s/%s on %s: %d seeds, %d epochs, %s engine%s", cell.experiment,
-             cell.dataset, cell.model, cell.id, dev, len(cell.seeds), cell.epochs, engine,
-             f", {len(groups[0])} seeds at a time" if engine == "fast" else "")
-    results = []
-    for seeds in groups:
-        if engine == "fast":
-            net = fast.FastNet([model(seed) for seed in seeds]).to(dev)
-            data = fast.replica_data(x_train, y_train, x_test, y_test, cell, seeds)
-            batch = fast.train_replicas(net, data, cell, seeds, log)
-            del net, data
-        else:
-            seed = seeds[0]
-            data = run_data(x_train, y_train, x_test, y_test, cell, seed)
-            batch = [train_run(model(seed).to(dev), data, cell, seed)]
-        for res in batch:
-            log.info("seed %d: %d trainable parameters, test loss %.4f, test acc %.4f%s (%.1f s)",
-                     res.seed, res.n_params, res.test_loss, res.test_acc,
-                     "  DIVERGED" if res.diverged else "", res.wall_s)
-        results += batch
-    return results
-
-
-def metrics_frame(cell: Cell, results: list[RunResult]) -> pd.DataFrame:
-    rows = [
-        dict(experiment=cell.experiment, dataset=cell.dataset, model=cell.model, label=cell.label,
-             dendrites=cell.dendrites, somata=cell.somata, layers=cell.layers, dropout=cell.dropout,
-             lr=cell.lr, sigma=cell.sigma, seed=r.seed, n_params=r.n_params, test_loss=r.test_loss,
-             test_acc=r.test_acc, epoch_min_val_loss=r.epoch_min_val_loss, epochs=r.epochs_run,
-             max_epochs=cell.epochs, wall_s=round(r.wall_s, 3), diverged=r.diverged,
-             sequential=cell.sequential, patience=cell.patience, cell=cell.id)
-        for r in results
-    ]
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-
-
-def history_frame(results: list[RunResult]) -> pd.DataFrame:
-    return pd.DataFrame([{"seed": r.seed, **h} for r in results for h in r.history],
-                        columns=["seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "time_s"])
-
-
-def save_cell(out_dir: str | Path, cell: Cell, results: list[RunResult], device: str = "",
-              data: dict[str, Any] | None = None) -> dict[str, Path]:
-    """Write a cell's outputs atomically; ``metrics.csv`` last, so it marks a finished cell.
-
-    ``data`` (the prepared dataset's path and ``content_sha256``) goes into ``provenance.json``:
-    which data exactly the cell was trained on.
-    """
-    from dendritic import runio
-
-    out = Path(out_dir)
-    paths = {k: out / f for k, f in [("history", "history.csv"), ("weights", "weights.pt"),
-                                      ("provenance", "provenance.json"), ("metrics", "metrics.csv")]}
-    runio.write_atomic(paths["history"], lambda p: history_frame(results).to_csv(p, index=False))
-    weights = {"cell": cell.to_dict(), "runs": {r.seed: r.state for r in results}}
-    runio.write_atomic(paths["weights"], lambda p: torch.save(weights, p))
-    runio.write_json(paths["provenance"], runio.provenance(
-        {"cell": cell.to_dict(), "device": str(device), "data": data or {}}))
-    runio.write_atomic(paths["metrics"], lambda p: metrics_frame(cell, results).to_csv(p, index=False))
-    return paths
-
-
-def run_cell(cell: Cell | dict, data_path: str | Path, out_dir: str | Path,
-             device: str = "auto", threads: int | None = None,
-             engine: str | None = None, data_sha256: str | None = None) -> pd.DataFrame:
-    """Load the prepared dataset, train every seed of ``cell``, write its outputs to ``out_dir``.
-
-    This is what one Snakemake ``train`` job (and ``python -m dendritic train``) does.
-    ``engine`` overrides ``cell.engine`` (``fast`` or ``reference``). ``data_sha256``: the content
-    checksum the workflow planned this job with; a cache that differs by the time the job runs is an
-    error. Returns the metrics table.
-
-    While it runs it holds the cell folder's lock (:func:`dendritic.runio.cell_lock`: a second
-    trainer of the same cell waits), removes the temporary files an interrupted earlier run left
-    there and deletes the folder's old ``metrics.csv`` before training, so that a rerun killed
-    part-way never leaves a folder that looks finished.
-    """
-    from dendritic import runio
-    from dendritic.datasets import DatasetError, load_prepared
-
-    if isinstance(cell, dict):
-        cell = Cell.from_dict(cell)
-    if engine is not None:  # recorded with the cell (provenance, weights.pt)
-        cell = replace(cell, engine=engine)
-    if threads:
-        torch.set_num_threads(int(threads))
-    dev = resolve_device(device)
-    out = Path(out_dir)
-    with runio.cell_lock(out):
-        runio.remove_stale_temp_files(out)
-        (out / "metrics.csv").unlink(missing_ok=True)  # the completion marker goes first
-        prepared = load_prepared(data_path)
-        checksum = prepared.meta.get("content_sha256")
-        if data_sha256 is not None and checksum != data_sha256:
-            raise DatasetError(f"{data_path} changed after the workflow planned this job (content sha256 "
-                               f"{str(checksum)[:16]}…, planned {data_sha256[:16]}…): run the workflow again.")
-        results = train_cell(cell, prepared, dev)
-        save_cell(out, cell, results, device=str(dev),
-                  data={"path": str(data_path), "content_sha256": checksum})
-    return metrics_frame(cell, results)

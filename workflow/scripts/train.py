@@ -6,7 +6,7 @@ from dendritic.runio import setup_logging, stop_when_orphaned
 setup_logging(snakemake.log[0])  # first, so that any error below (imports too) is in the job's log
 stop_when_orphaned()  # a killed Snakemake must not leave this job training beside a rerun
 
-from dendritic.training import run_cell  # noqa: E402
+from dendritic.cells import run_cell  # noqa: E402
 
 run_cell(
     snakemake.params.cell,
