@@ -30,6 +30,7 @@ import torch
 from conftest import FMNIST_MIRROR as REAL_FMNIST
 from conftest import requires_fmnist
 from dendritic import datasets as ds
+from dendritic.datasets import sources
 
 N_TRAIN, N_TEST = 6, 4
 
@@ -374,7 +375,7 @@ def test_no_network_and_no_mirror_names_dataset_urls_and_remedy(tmp_path):
 
 def test_download_disabled_tries_nothing(tmp_path, monkeypatch):
     small_spec(monkeypatch, "kmnist")
-    monkeypatch.setattr(ds, "_fetch", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(sources, "_fetch", lambda *a, **k: pytest.fail("must not download"))
     with pytest.raises(ds.DatasetUnavailableError,
                        match=r"download=False\); the source URLs are: http://data.invalid/train-images"):
         ds.prepare("kmnist", tmp_path / "k.pt", tmp_path / "raw", download=False)
@@ -418,12 +419,12 @@ def test_download_goes_through_a_temp_name_and_checks_md5(tmp_path, monkeypatch,
 
 def test_socket_timeout_is_set_for_downloads_and_restored(monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(ds, "_fetch", lambda url, dest, md5, timeout: seen.append(timeout))
+    monkeypatch.setattr(sources, "_fetch", lambda url, dest, md5, timeout: seen.append(timeout))
     before = socket.getdefaulttimeout()
-    with ds._socket_timeout(7.0):
+    with sources._socket_timeout(7.0):
         assert socket.getdefaulttimeout() == 7.0
     assert socket.getdefaulttimeout() == before
-    ds._download([ds.Download("x.gz", ("http://a/x.gz",), None)], tmp_path, {}, 3.0, [])
+    sources.download([ds.Download("x.gz", ("http://a/x.gz",), None)], tmp_path, {}, 3.0, [])
     assert seen == [3.0]
 
 
@@ -438,7 +439,7 @@ def test_failed_write_leaves_no_output_and_keeps_the_old_one(tmp_path, monkeypat
         Path(path).write_bytes(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(ds.torch, "save", broken_save)
+    monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         ds.prepare("mnist", out, tmp_path / "raw", [tmp_path / "m"], checksums={})
     assert sorted(p.name for p in out.parent.iterdir()) == ["mnist.pt"]
