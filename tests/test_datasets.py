@@ -14,9 +14,11 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import pickle
 import shutil
 import socket
+import stat
 import tarfile
 import threading
 import time
@@ -140,6 +142,30 @@ def test_unknown_dataset_lists_the_known_ones(tmp_path):
 
 def ds_sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_image_shape_and_classes_are_those_of_wiring_inputs():
+    from dendritic.wiring import INPUTS
+
+    assert set(ds.DATASETS) == set(INPUTS)
+    for name, spec in ds.DATASETS.items():
+        assert (spec.image_shape, spec.n_classes) == INPUTS[name]
+        assert len(spec.class_names) == spec.n_classes
+    with pytest.raises(ValueError, match="INPUTS says 10 classes"):
+        dataclasses.replace(ds.DATASETS["mnist"], class_names=("a", "b"))
+    with pytest.raises(ValueError, match="no entry in dendritic.wiring.INPUTS"):
+        dataclasses.replace(ds.DATASETS["mnist"], name="svhn")
+
+
+def test_downloads_and_the_cache_share_the_one_atomic_writer():
+    """No module of the package renames files into place itself: dendritic.runio.atomic_path does."""
+    import inspect
+
+    from dendritic.datasets import cache
+
+    for module in (sources, cache):
+        text = inspect.getsource(module)
+        assert "os.replace" not in text and "runio.atomic_path" in text, module.__name__
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "decompressed"])
@@ -415,6 +441,10 @@ def test_download_goes_through_a_temp_name_and_checks_md5(tmp_path, monkeypatch,
     assert {Path(o["path"]).parent for o in meta["origins"].values()} == {raw}
     assert {o["verified"] for o in meta["origins"].values()} == {"archive-md5"}
     assert sorted(p.name for p in raw.iterdir()) == sorted(gz_sums)
+    umask = os.umask(0)
+    os.umask(umask)
+    for written in [*raw.iterdir(), tmp_path / "good.pt", tmp_path / "good.json"]:  # as open() makes them
+        assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask, written
 
 
 def test_socket_timeout_is_set_for_downloads_and_restored(monkeypatch, tmp_path):

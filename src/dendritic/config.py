@@ -148,7 +148,8 @@ class Cell:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Cell":
         d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        d["seeds"] = tuple(d.get("seeds", (0,)))
+        if "seeds" in d:  # a list in JSON; absent: the field's default
+            d["seeds"] = tuple(d["seeds"])
         return cls(**d)
 
 

@@ -93,7 +93,7 @@ def save_prepared(out_path: PathLike, arrays: Mapping[str, torch.Tensor], meta: 
     ``meta`` gets ``content_sha256`` (:func:`content_checksum`) and is stored inside the file; the
     JSON copy beside it (``<stem>.json``) also records ``file_sha256`` and ``file_size`` of the
     file, which the workflow verifies without loading it (:func:`dendritic.runio.verify_prepared_file`).
-    Both are written via temp files in the same folder + ``os.replace``, the ``.pt`` last, so that a
+    Both are written through :func:`dendritic.runio.atomic_path`, the ``.pt`` last, so that a
     crash never leaves a half-written output behind. Returns the JSON meta.
     """
     out_path = Path(out_path)
