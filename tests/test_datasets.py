@@ -454,7 +454,7 @@ def test_socket_timeout_is_set_for_downloads_and_restored(monkeypatch, tmp_path)
     with sources._socket_timeout(7.0):
         assert socket.getdefaulttimeout() == 7.0
     assert socket.getdefaulttimeout() == before
-    sources.download([ds.Download("x.gz", ("http://a/x.gz",), None)], tmp_path, {}, 3.0, [])
+    sources.download_files([ds.Download("x.gz", ("http://a/x.gz",), None)], tmp_path, {}, 3.0, [])
     assert seen == [3.0]
 
 

@@ -22,7 +22,6 @@ from typing import Any
 import torch
 
 from dendritic import runio
-from dendritic.datasets import sources
 from dendritic.datasets.catalog import (
     DOWNLOAD_TIMEOUT_S,
     DatasetSpec,
@@ -31,6 +30,7 @@ from dendritic.datasets.catalog import (
     resolve_downloads,
 )
 from dendritic.datasets.errors import DatasetError, FileFormatError, PathLike
+from dendritic.datasets.sources import Loaded, Problems, collect, download_files, missing_error
 
 log = logging.getLogger("dendritic.datasets")
 
@@ -38,7 +38,7 @@ log = logging.getLogger("dendritic.datasets")
 _TENSOR_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
-def _assemble(spec: DatasetSpec, loaded: Mapping[str, sources.Loaded]) -> dict[str, torch.Tensor]:
+def _assemble(spec: DatasetSpec, loaded: Mapping[str, Loaded]) -> dict[str, torch.Tensor]:
     """Stack the parsed sources into x_train/y_train/x_test/y_test (x: uint8 (N, C, H, W))."""
     out = {}
     for split, n in (("train", spec.n_train), ("test", spec.n_test)):
@@ -59,7 +59,7 @@ def _assemble(spec: DatasetSpec, loaded: Mapping[str, sources.Loaded]) -> dict[s
     return out
 
 
-def _meta(spec: DatasetSpec, loaded: Mapping[str, sources.Loaded]) -> dict:
+def _meta(spec: DatasetSpec, loaded: Mapping[str, Loaded]) -> dict:
     return {
         "name": spec.name,
         "title": spec.title,
@@ -146,18 +146,18 @@ def prepare(name: str, out_path: PathLike, raw_dir: PathLike, mirrors: Sequence[
         mirrors = [mirrors]
     directories = [Path(m) for m in mirrors or ()] + [raw_dir]
     sums = default_checksums(spec) if checksums is None else dict(checksums)
-    problems: sources.Problems = []
-    loaded = sources.collect(spec, spec.sources, directories, sums, problems)
+    problems: Problems = []
+    loaded = collect(spec, spec.sources, directories, sums, problems)
     missing = [s for s in spec.sources if s.name not in loaded]
     attempts: list[str] = []
     if missing and download:
         wanted = {s.archive for s in missing}
         downloads = [d for d in resolve_downloads(spec) if d.filename in wanted]
-        attempts = sources.download(downloads, raw_dir, sums, timeout, problems)
-        loaded.update(sources.collect(spec, missing, [raw_dir], sums, problems))
+        attempts = download_files(downloads, raw_dir, sums, timeout, problems)
+        loaded.update(collect(spec, missing, [raw_dir], sums, problems))
         missing = [s for s in spec.sources if s.name not in loaded]
     if missing:
-        raise sources.missing_error(spec, missing, directories, raw_dir, attempts, download, problems)
+        raise missing_error(spec, missing, directories, raw_dir, attempts, download, problems)
     arrays = _assemble(spec, loaded)
     meta = _kept_identical(out_path, arrays, _meta(spec, loaded))
     if meta is not None:

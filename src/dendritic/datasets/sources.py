@@ -280,7 +280,7 @@ def _is_network_down(err: BaseException) -> bool:
     return isinstance(err, OSError) and not isinstance(err, urllib.error.HTTPError)
 
 
-def download(downloads: Sequence[Download], raw_dir: Path, checksums: Mapping[str, str],
+def download_files(downloads: Sequence[Download], raw_dir: Path, checksums: Mapping[str, str],
               timeout: float, problems: Problems) -> list[str]:
     """Download each file (first URL that works) into ``raw_dir``; return "url: error" lines for
     failed attempts. Stops early once the network is clearly unreachable (no long hangs)."""
