@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    def schema_says(key: str) -> str:
+    def schema_says(key: str) -> str:  # the defaults are the schema's, read from it
         return f"default: {schema_default('training', key)} (training.{key} of the config schema)"
 
     def shape_args(sp):
@@ -200,19 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
     shape_args(sp)
     sp.add_argument("--seeds", type=_at_least(0), nargs="+", default=[0])
     sp.add_argument("--epochs", type=_at_least(1), help="default: the paper's epochs for the dataset")
-    sp.add_argument("--lr", type=_number(0, low_open=True), help=schema_says("lr"))
+    sp.add_argument("--lr", type=_number(0, low_open=True), default=schema_default("training", "lr"),
+                    help=schema_says("lr"))
     sp.add_argument("--dropout", type=_number(0, 1, high_open=True), default=0.0)
     sp.add_argument("--sigma", type=_number(0), default=0.0, help="Gaussian noise std (noise experiment)")
     sp.add_argument("--patience", type=_at_least(1), help="early stopping patience (best weights restored)")
     sp.add_argument("--sequential", action="store_true", help="class-ordered batches, no shuffling")
-    sp.add_argument("--batch-size", type=_at_least(1), help=schema_says("batch_size"))
+    sp.add_argument("--batch-size", type=_at_least(1), default=schema_default("training", "batch_size"),
+                    help=schema_says("batch_size"))
     sp.add_argument("--divergence-loss", type=_number(0, low_open=True),
+                    default=schema_default("training", "divergence_loss"),
                     help="stop and flag a run whose mean training loss of an epoch exceeds this "
                     f"({schema_says('divergence_loss')})")
     sp.add_argument("--experiment", default="main", choices=EXPERIMENTS,
                     help="names the default output folder results/runs/EXPERIMENT/...")
-    sp.add_argument("--device", default="auto")
+    sp.add_argument("--device", default=schema_default("training", "device"))
     sp.add_argument("--engine", choices=schema_choices("training", "engine"),
+                    default=schema_default("training", "engine"),
                     help="fast: sparse layers, seeds batched where it pays off; reference: masked "
                     "dense layers, one seed at a time (same numbers up to float rounding); "
                     f"{schema_says('engine')}")
