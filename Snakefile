@@ -46,9 +46,10 @@ if workflow.config_settings.configfiles:
 
 # The one validation: values typed as the schema wants (nested --config values arrive as text,
 # 1.0 where an integer is wanted becomes 1), readable errors (key, problem, allowed values), the
-# schema's defaults, cross-key checks (dendritic.config.validate_config).
+# schema's defaults, cross-key checks (dendritic.config.validate_config, against the schema shipped
+# in the package, dendritic/schema/config.schema.yaml).
 try:
-    for _note in validate_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml"):
+    for _note in validate_config(config):
         logger.warning(f"note: {_note}")
 except ConfigError as err:
     raise WorkflowError(str(err))

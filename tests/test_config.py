@@ -183,3 +183,55 @@ def test_depth_learning_rate_bad_keys(lr, message):
     cfg["experiments"]["depth"]["lr"] = lr
     with pytest.raises(ConfigError, match=message):
         validate_config(cfg)
+
+
+def test_cell_settings_come_from_the_schema_defaults():
+    from dendritic.config import cell_settings, schema_default
+
+    cfg = {"datasets": ["fmnist", "emnist"]}
+    validate_config(cfg)
+    assert cell_settings(cfg, "fmnist") == dict(seeds=(0, 1, 2, 3, 4), epochs=25, batch_size=128,
+                                                validation_fraction=0.1, engine="fast", lr=0.001,
+                                                divergence_loss=1000.0)
+    assert cell_settings(cfg, "emnist")["epochs"] == 50
+    fields = Cell.__dataclass_fields__  # a cell built by hand gets the schema's training settings
+    for key in ("batch_size", "validation_fraction", "engine", "divergence_loss"):
+        assert fields[key].default == schema_default("training", key)
+
+
+def test_no_schema_default_is_restated_in_python():
+    """The schema is the only source of defaults: config.py and cli.py read the validated config."""
+    import re
+
+    for name in ("config.py", "cli.py"):
+        text = (ROOT / "src" / "dendritic" / name).read_text()
+        assert not re.search(r"""\.get\(\s*["'](lr|epochs|max_epochs|patience|batch_size|engine|"""
+                             r"""validation_fraction|divergence_loss|seeds|networks)["']\s*,""", text), name
+        assert '"fast", "reference"' not in text and "fashion-mnist" not in text, name
+
+
+def _cli_train_cell(*options):
+    from dendritic.cli import _train_cell, build_parser
+
+    args = build_parser().parse_args(["train", "--model", "dANN-R", "--dataset", "fmnist", "-D", "2",
+                                      "-S", "32", *options])
+    return _train_cell(args)
+
+
+def test_cli_builds_its_cell_through_the_validated_config():
+    from dendritic.cli import build_parser
+    from dendritic.config import schema_choices
+
+    assert _cli_train_cell() == Cell(experiment="main", dataset="fmnist", model="dANN-R", dendrites=2,
+                                     somata=32, epochs=25, lr=1e-3, seeds=(0,), batch_size=128,
+                                     validation_fraction=0.1, engine="fast", divergence_loss=1000.0)
+    cell = _cli_train_cell("--lr", "0.01", "--epochs", "3", "--batch-size", "64", "--engine", "reference",
+                           "--divergence-loss", "50", "--seeds", "1", "2", "--dropout", "0.2",
+                           "--patience", "4", "--experiment", "dropout")
+    assert (cell.lr, cell.epochs, cell.batch_size, cell.engine, cell.divergence_loss, cell.seeds,
+            cell.dropout, cell.patience, cell.path()) == (
+        0.01, 3, 64, "reference", 50.0, (1, 2), 0.2, 4,
+        Path("results/runs/dropout/fmnist/dANN-R/D2_S32_p0.2"))
+    train = next(a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions
+                 if a.dest == "engine")
+    assert tuple(train.choices) == schema_choices("training", "engine") == ("fast", "reference")

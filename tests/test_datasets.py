@@ -14,9 +14,11 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import pickle
 import shutil
 import socket
+import stat
 import tarfile
 import threading
 import time
@@ -30,6 +32,7 @@ import torch
 from conftest import FMNIST_MIRROR as REAL_FMNIST
 from conftest import requires_fmnist
 from dendritic import datasets as ds
+from dendritic.datasets import sources
 
 N_TRAIN, N_TEST = 6, 4
 
@@ -139,6 +142,30 @@ def test_unknown_dataset_lists_the_known_ones(tmp_path):
 
 def ds_sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_image_shape_and_classes_are_those_of_wiring_inputs():
+    from dendritic.wiring import INPUTS
+
+    assert set(ds.DATASETS) == set(INPUTS)
+    for name, spec in ds.DATASETS.items():
+        assert (spec.image_shape, spec.n_classes) == INPUTS[name]
+        assert len(spec.class_names) == spec.n_classes
+    with pytest.raises(ValueError, match="INPUTS says 10 classes"):
+        dataclasses.replace(ds.DATASETS["mnist"], class_names=("a", "b"))
+    with pytest.raises(ValueError, match="no entry in dendritic.wiring.INPUTS"):
+        dataclasses.replace(ds.DATASETS["mnist"], name="svhn")
+
+
+def test_downloads_and_the_cache_share_the_one_atomic_writer():
+    """No module of the package renames files into place itself: dendritic.runio.atomic_path does."""
+    import inspect
+
+    from dendritic.datasets import cache
+
+    for module in (sources, cache):
+        text = inspect.getsource(module)
+        assert "os.replace" not in text and "runio.atomic_path" in text, module.__name__
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "decompressed"])
@@ -374,7 +401,7 @@ def test_no_network_and_no_mirror_names_dataset_urls_and_remedy(tmp_path):
 
 def test_download_disabled_tries_nothing(tmp_path, monkeypatch):
     small_spec(monkeypatch, "kmnist")
-    monkeypatch.setattr(ds, "_fetch", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(sources, "_fetch", lambda *a, **k: pytest.fail("must not download"))
     with pytest.raises(ds.DatasetUnavailableError,
                        match=r"download=False\); the source URLs are: http://data.invalid/train-images"):
         ds.prepare("kmnist", tmp_path / "k.pt", tmp_path / "raw", download=False)
@@ -414,16 +441,20 @@ def test_download_goes_through_a_temp_name_and_checks_md5(tmp_path, monkeypatch,
     assert {Path(o["path"]).parent for o in meta["origins"].values()} == {raw}
     assert {o["verified"] for o in meta["origins"].values()} == {"archive-md5"}
     assert sorted(p.name for p in raw.iterdir()) == sorted(gz_sums)
+    umask = os.umask(0)
+    os.umask(umask)
+    for written in [*raw.iterdir(), tmp_path / "good.pt", tmp_path / "good.json"]:  # as open() makes them
+        assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask, written
 
 
 def test_socket_timeout_is_set_for_downloads_and_restored(monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(ds, "_fetch", lambda url, dest, md5, timeout: seen.append(timeout))
+    monkeypatch.setattr(sources, "_fetch", lambda url, dest, md5, timeout: seen.append(timeout))
     before = socket.getdefaulttimeout()
-    with ds._socket_timeout(7.0):
+    with sources._socket_timeout(7.0):
         assert socket.getdefaulttimeout() == 7.0
     assert socket.getdefaulttimeout() == before
-    ds._download([ds.Download("x.gz", ("http://a/x.gz",), None)], tmp_path, {}, 3.0, [])
+    sources.download_files([ds.Download("x.gz", ("http://a/x.gz",), None)], tmp_path, {}, 3.0, [])
     assert seen == [3.0]
 
 
@@ -438,7 +469,7 @@ def test_failed_write_leaves_no_output_and_keeps_the_old_one(tmp_path, monkeypat
         Path(path).write_bytes(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(ds.torch, "save", broken_save)
+    monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         ds.prepare("mnist", out, tmp_path / "raw", [tmp_path / "m"], checksums={})
     assert sorted(p.name for p in out.parent.iterdir()) == ["mnist.pt"]

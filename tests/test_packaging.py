@@ -1,9 +1,14 @@
-"""pyproject.toml and environment.yml pin the same environment; the CLI works."""
+"""pyproject.toml and environment.yml pin the same environment; the CLI works; the config schema
+ships inside the package."""
 
+import fnmatch
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import yaml
 
@@ -53,3 +58,38 @@ def test_cli_plan_counts_the_paper_design():
     proc = run_cli("plan", str(ROOT / "config.yaml"))
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"total\s+4315 cells \(jobs\)\s+21575 runs", proc.stdout), proc.stdout
+
+
+def test_schema_is_package_data_found_through_importlib_resources():
+    from importlib import resources
+
+    from dendritic import config
+
+    packaged = resources.files("dendritic") / "schema" / "config.schema.yaml"
+    assert packaged.is_file() and config.SCHEMA_PATH == Path(str(packaged))
+    assert "workflow" not in config.SCHEMA_PATH.relative_to(ROOT / "src").parts
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = setuptools["package-data"]["dendritic"]
+    assert any(fnmatch.fnmatch("schema/config.schema.yaml", p) for p in patterns)
+    link = ROOT / "workflow" / "schemas" / "config.schema.yaml"  # where snakemake's tools look
+    assert link.is_symlink() and not Path(os.readlink(link)).is_absolute()
+    assert link.resolve() == config.SCHEMA_PATH.resolve()
+
+
+def test_an_installed_copy_validates_without_the_checkout(tmp_path):
+    """A non-editable install is the package alone (no workflow/ above it): its config module
+    still finds the schema, fills its defaults and rejects a typo."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(ROOT / "src" / "dendritic", site / "dendritic",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("import dendritic.config as c, sys; assert c.SCHEMA_PATH.is_file(), c.SCHEMA_PATH; "
+            "print(c.SCHEMA_PATH); cfg = {'datasets': ['fmnist']}; c.validate_config(cfg); "
+            "print(cfg['training']['lr'])\n"
+            "try:\n    c.validate_config({'datasets': ['fmnist'], 'trainng': {}})\n"
+            "except c.ConfigError as err:\n    print('rejected', 'did you mean' in str(err))\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    where, lr, rejected = proc.stdout.split("\n")[:3]
+    assert Path(where).is_relative_to(site) and lr == "0.001" and rejected == "rejected True"

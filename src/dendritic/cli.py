@@ -15,7 +15,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from dendritic.config import EXPERIMENTS
+from dendritic.config import (
+    EXPERIMENTS,
+    Cell,
+    cell_settings,
+    schema_choices,
+    schema_default,
+    validate_config,
+)
 
 
 class CliError(ValueError):
@@ -91,8 +98,21 @@ def _cmd_prepare(a: argparse.Namespace) -> int:
     return 0
 
 
+def _train_cell(a: argparse.Namespace) -> Cell:
+    """The cell of ``train``, built the way the workflow builds its cells: the options given become
+    config keys, the one validation fills in the schema's defaults, and the settings are read back."""
+    given = {"lr": a.lr, "batch_size": a.batch_size, "engine": a.engine,
+             "divergence_loss": a.divergence_loss,
+             "epochs": None if a.epochs is None else {a.dataset: a.epochs}}
+    config = {"datasets": [a.dataset], "seeds": list(a.seeds),
+              "training": {k: v for k, v in given.items() if v is not None}}
+    validate_config(config)
+    return Cell(experiment=a.experiment, dataset=a.dataset, model=a.model, dendrites=a.dendrites,
+                somata=a.somata, layers=a.layers, dropout=a.dropout, sigma=a.sigma,
+                patience=a.patience, sequential=a.sequential, **cell_settings(config, a.dataset))
+
+
 def _cmd_train(a: argparse.Namespace) -> int:
-    from dendritic.config import Cell, validate_config
     from dendritic.datasets import prepare
     from dendritic.runio import setup_logging
     from dendritic.cells import run_cell
@@ -112,14 +132,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
         if not data.exists():
             prepare(a.dataset, data, raw_dir=data.parent / "raw" / a.dataset,
                     mirrors=a.mirror, download=True)
-    if a.epochs is None:  # the configuration's default for the dataset (the schema holds it)
-        defaults = {"datasets": [a.dataset]}
-        validate_config(defaults)
-        a.epochs = defaults["training"]["epochs"][a.dataset]
-    cell = Cell(experiment=a.experiment, dataset=a.dataset, model=a.model, dendrites=a.dendrites,
-                somata=a.somata, layers=a.layers, dropout=a.dropout, lr=a.lr, sigma=a.sigma,
-                epochs=a.epochs, patience=a.patience, sequential=a.sequential, seeds=tuple(a.seeds),
-                batch_size=a.batch_size, engine=a.engine, divergence_loss=a.divergence_loss)
+    cell = _train_cell(a)
     out = Path(a.out or cell.path())
     df = run_cell(cell, data, out, device=a.device, threads=a.threads)
     print(df[["seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "diverged"]]
@@ -159,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
+    def schema_says(key: str) -> str:  # the defaults are the schema's, read from it
+        return f"default: {schema_default('training', key)} (training.{key} of the config schema)"
+
     def shape_args(sp):
         sp.add_argument("--model", required=True, choices=MODEL_NAMES)
         sp.add_argument("--dataset", required=True, choices=sorted(DATASETS))
@@ -174,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("dataset", choices=sorted(DATASETS))
     sp.add_argument("--out", help="cache file (default resources/data/DATASET.pt)")
     sp.add_argument("--raw-dir", help="where downloads go (default beside the cache)")
-    sp.add_argument("--mirror", action="append", default=["/usr/share/datasets/fashion-mnist"],
-                    help="folder searched before the network (repeatable)")
+    sp.add_argument("--mirror", action="append", default=list(schema_default("data", "mirrors")),
+                    help="folder searched before the network (repeatable; data.mirrors's default "
+                    "is searched too)")
     sp.add_argument("--no-download", action="store_true")
     sp.set_defaults(func=_cmd_prepare)
 
@@ -183,23 +200,29 @@ def build_parser() -> argparse.ArgumentParser:
     shape_args(sp)
     sp.add_argument("--seeds", type=_at_least(0), nargs="+", default=[0])
     sp.add_argument("--epochs", type=_at_least(1), help="default: the paper's epochs for the dataset")
-    sp.add_argument("--lr", type=_number(0, low_open=True), default=1e-3)
+    sp.add_argument("--lr", type=_number(0, low_open=True), default=schema_default("training", "lr"),
+                    help=schema_says("lr"))
     sp.add_argument("--dropout", type=_number(0, 1, high_open=True), default=0.0)
     sp.add_argument("--sigma", type=_number(0), default=0.0, help="Gaussian noise std (noise experiment)")
     sp.add_argument("--patience", type=_at_least(1), help="early stopping patience (best weights restored)")
     sp.add_argument("--sequential", action="store_true", help="class-ordered batches, no shuffling")
-    sp.add_argument("--batch-size", type=_at_least(1), default=128)
-    sp.add_argument("--divergence-loss", type=_number(0, low_open=True), default=1000.0,
-                    help="stop and flag a run whose mean training loss of an epoch exceeds this")
+    sp.add_argument("--batch-size", type=_at_least(1), default=schema_default("training", "batch_size"),
+                    help=schema_says("batch_size"))
+    sp.add_argument("--divergence-loss", type=_number(0, low_open=True),
+                    default=schema_default("training", "divergence_loss"),
+                    help="stop and flag a run whose mean training loss of an epoch exceeds this "
+                    f"({schema_says('divergence_loss')})")
     sp.add_argument("--experiment", default="main", choices=EXPERIMENTS,
                     help="names the default output folder results/runs/EXPERIMENT/...")
-    sp.add_argument("--device", default="auto")
-    sp.add_argument("--engine", choices=["fast", "reference"], default="fast",
+    sp.add_argument("--device", default=schema_default("training", "device"))
+    sp.add_argument("--engine", choices=schema_choices("training", "engine"),
+                    default=schema_default("training", "engine"),
                     help="fast: sparse layers, seeds batched where it pays off; reference: masked "
-                    "dense layers, one seed at a time (same numbers up to float rounding)")
+                    "dense layers, one seed at a time (same numbers up to float rounding); "
+                    f"{schema_says('engine')}")
     sp.add_argument("--threads", type=_at_least(1))
     sp.add_argument("--data", help="prepared dataset (default resources/data/DATASET.pt, prepared if missing)")
-    sp.add_argument("--mirror", action="append", default=["/usr/share/datasets/fashion-mnist"])
+    sp.add_argument("--mirror", action="append", default=list(schema_default("data", "mirrors")))
     sp.add_argument("--out", help="output folder (default results/runs/EXPERIMENT/DATASET/MODEL/CELL)")
     sp.set_defaults(func=_cmd_train)
 

@@ -5,14 +5,20 @@ trained for every seed in ``config['seeds']``; it is one Snakemake job and one f
 ``results/runs/{experiment}/{dataset}/{model}/{cell_id}/``. Grouping the seeds of a cell into one
 job keeps the paper-scale DAG small (4,315 jobs instead of 21,575) and lets the trainer
 share the loaded dataset between seeds.
+
+The JSON schema (``dendritic/schema/config.schema.yaml``, shipped inside the package and read with
+:mod:`importlib.resources`, so an installed copy validates too) is the only source of defaults:
+:func:`validate_config` fills them in, and everything below indexes the validated config.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from importlib import resources
 from typing import Any, Iterator
 
 import yaml
@@ -22,7 +28,31 @@ from dendritic.wiring import dataset_params
 #: Experiments in the order the paper introduces them.
 EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential")
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: The configuration's JSON schema, package data of ``dendritic`` (``workflow/schemas/`` links to it).
+SCHEMA_PATH = Path(str(resources.files("dendritic") / "schema" / "config.schema.yaml"))
+
+
+@functools.cache
+def _packaged_schema() -> dict[str, Any]:
+    with open(SCHEMA_PATH) as fh:
+        return yaml.safe_load(fh)
+
+
+def _schema_node(*keys: str) -> dict[str, Any]:
+    node = _packaged_schema()
+    for key in keys:
+        node = node["properties"][key]
+    return node
+
+
+def schema_default(*keys: str) -> Any:
+    """The schema's default of the key ``keys`` (e.g. ``schema_default("training", "lr")``)."""
+    return _schema_node(*keys)["default"]
+
+
+def schema_choices(*keys: str) -> tuple[str, ...]:
+    """The values the schema allows for the key ``keys`` (its ``enum``)."""
+    return tuple(_schema_node(*keys)["enum"])
 
 
 class ConfigError(ValueError):
@@ -51,12 +81,15 @@ class Cell:
     patience: int | None = None  # early stopping on validation loss (best weights back when it stops)
     sequential: bool = False  # class-ordered batches, no shuffling
     seeds: tuple[int, ...] = field(default=(0,))
-    batch_size: int = 128
-    validation_fraction: float = 0.1
-    engine: str = "fast"  # training engine: "fast" or "reference" (same numbers; not in the id)
+    # The training settings below default to the schema's values (the config builds every cell
+    # with all of them; the defaults serve cells built by hand and cell.json files of older runs).
+    batch_size: int = schema_default("training", "batch_size")
+    validation_fraction: float = schema_default("training", "validation_fraction")
+    #: training engine (training.engine: "fast" or "reference"; same numbers; not in the id)
+    engine: str = schema_default("training", "engine")
     #: a run whose mean training loss of an epoch exceeds this is stopped and flagged diverged
     #: (dendritic.training.is_diverged; config training.divergence_loss; not in the id)
-    divergence_loss: float = 1000.0
+    divergence_loss: float = float(schema_default("training", "divergence_loss"))
 
     def __post_init__(self) -> None:
         """Refuse a cell that cannot train (0 epochs would 'succeed' with an untrained network)."""
@@ -115,7 +148,8 @@ class Cell:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Cell":
         d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        d["seeds"] = tuple(d.get("seeds", (0,)))
+        if "seeds" in d:  # a list in JSON; absent: the field's default
+            d["seeds"] = tuple(d["seeds"])
         return cls(**d)
 
 
@@ -138,8 +172,7 @@ def describe_config_errors(config: dict[str, Any], schema_path: str | Path = SCH
 
     import jsonschema
 
-    with open(schema_path) as fh:
-        schema = yaml.safe_load(fh)
+    schema = _load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     lines = []
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
@@ -161,6 +194,8 @@ def describe_config_errors(config: dict[str, Any], schema_path: str | Path = SCH
 
 
 def _load_schema(schema_path: str | Path) -> dict[str, Any]:
+    if Path(schema_path) == SCHEMA_PATH:
+        return _packaged_schema()
     with open(schema_path) as fh:
         return yaml.safe_load(fh)
 
@@ -283,12 +318,12 @@ SELECTABLE = ("noise", "sequential")
 
 def on_selected_networks(exp: dict[str, Any] | None) -> bool:
     """Whether an experiment is trained only on the selected networks (``networks: selected``)."""
-    return bool(exp) and exp.get("networks", "grid") == "selected"
+    return bool(exp) and exp.get("networks") == "selected"
 
 
 def deferred_experiments(config: dict[str, Any]) -> list[str]:
     """Experiments whose cells are known only once the main experiment has chosen its networks."""
-    exps = config.get("experiments") or {}
+    exps = config["experiments"]
     return [name for name in SELECTABLE if on_selected_networks(exps.get(name))]
 
 
@@ -341,24 +376,27 @@ def _grid(exp: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
                     yield dataset, model, d, s
 
 
-def _base(config: dict[str, Any]) -> dict[str, Any]:
-    tr = config.get("training", {})
+def cell_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """The settings every cell on ``dataset`` shares, from a validated config (defaults filled):
+    seeds, epochs, batch size, validation fraction, engine, lr and divergence loss."""
+    tr = config["training"]
     return dict(
-        seeds=tuple(config.get("seeds", (0, 1, 2, 3, 4))),
-        batch_size=tr.get("batch_size", 128),
-        validation_fraction=tr.get("validation_fraction", 0.1),
-        engine=tr.get("engine", "fast"),
-        lr=tr.get("lr", 1e-3),
-        divergence_loss=float(tr.get("divergence_loss", 1000.0)),
+        seeds=tuple(config["seeds"]),
+        epochs=tr["epochs"][dataset],
+        batch_size=tr["batch_size"],
+        validation_fraction=tr["validation_fraction"],
+        engine=tr["engine"],
+        lr=tr["lr"],
+        divergence_loss=float(tr["divergence_loss"]),
     )
 
 
 def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str, d: int, s: int) -> list[Cell]:
-    """The cells of experiment ``name`` for one model at one size (one per dropout rate, lr, L, sigma)."""
-    exp = (config.get("experiments") or {})[name]
-    epochs = config.get("training", {}).get("epochs", {})
+    """The cells of experiment ``name`` for one model at one size (one per dropout rate, lr, L, sigma),
+    from a validated config (defaults filled)."""
+    exp = config["experiments"][name]
     base = dict(experiment=name, dataset=dataset, model=model, dendrites=d, somata=s,
-                epochs=epochs.get(dataset, 25), **_base(config))
+                **cell_settings(config, dataset))
     if name == "main":
         return [Cell(**base)]
     if name == "dropout":
@@ -366,14 +404,14 @@ def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str
     if name == "learning_rate":
         return [Cell(**{**base, "lr": float(r)}) for r in exp["rates"]]
     if name == "early_stopping":
-        return [Cell(**{**base, "epochs": exp.get("max_epochs", 100)}, patience=exp.get("patience", 10))]
+        return [Cell(**{**base, "epochs": exp["max_epochs"]}, patience=exp["patience"])]
     if name == "depth":  # per-depth learning rates (authors: L = 4 with 0.005)
-        lrs = {int(k): float(v) for k, v in (exp.get("lr") or {}).items()}
+        lrs = {int(k): float(v) for k, v in exp["lr"].items()}
         return [Cell(**{**base, "lr": lrs.get(int(L), base["lr"])}, layers=int(L)) for L in exp["layers"]]
     if name == "noise":
         return [Cell(**base, sigma=float(sg)) for sg in exp["sigmas"]]
     if name == "sequential":
-        return [Cell(**{**base, "epochs": exp.get("epochs", 50)}, sequential=True)]
+        return [Cell(**{**base, "epochs": exp["epochs"]}, sequential=True)]
     raise ConfigError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
 
 
@@ -385,7 +423,7 @@ def expand_cells(config: dict[str, Any]) -> list[Cell]:
     ``networks: selected`` are not here: their cells depend on the main
     experiment's results (see :func:`selected_cells`).
     """
-    exps = config.get("experiments") or {}
+    exps = config["experiments"]
     cells: list[Cell] = []
     for name in EXPERIMENTS:
         exp = exps.get(name)
@@ -402,7 +440,7 @@ def selected_cells(config: dict[str, Any], name: str, dataset: str,
                    networks: dict[str, Any]) -> list[Cell]:
     """The cells of a ``networks: selected`` experiment on ``dataset``, given each model's selected
     network(s) from the main experiment: ``{model: (D, S)}`` or ``{model: [(D, S), ...]}``."""
-    exp = (config.get("experiments") or {})[name]
+    exp = config["experiments"][name]
     cells: list[Cell] = []
     for model in exp["models"]:
         if model not in networks:

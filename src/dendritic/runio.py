@@ -6,7 +6,8 @@ Every file is written to a temporary name in its destination folder and renamed 
 means the whole cell finished. ``docs/RELIABILITY.md`` lists what this guarantees and how it is tested.
 
 Kept free of heavy imports (torch, pandas) at module level: the workflow calls
-:func:`verify_prepared_file` while Snakemake builds its DAG.
+:func:`verify_prepared_file` while Snakemake builds its DAG. :func:`atomic_path` is the one writer of
+every output, run results and the prepared datasets (downloads included) alike.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from dendritic import __version__
-from dendritic.plan import DATASET_ORDER
+from dendritic.wiring import INPUTS
 
 log = logging.getLogger("dendritic")
 
@@ -142,7 +143,7 @@ def sha256_file(path: str | Path) -> str:
 def remake_hint(path: str | Path) -> str:
     """How to get a prepared dataset file back without losing finished results."""
     path = Path(path)
-    name = path.stem if path.stem in DATASET_ORDER else "DATASET"
+    name = path.stem if path.stem in INPUTS else "DATASET"
     return (f"Delete {path} and run snakemake again: the first job that needs it prepares it anew "
             f"from the source files, and finished training results are kept (only data that differ "
             f"from what they were trained on retrain them). Outside the workflow: "
