@@ -168,7 +168,7 @@ def _value_txt(r) -> str:
 
 def _paper_txt(r) -> str:
     if r["claim"] == "a":
-        return "> 10× (LRF, FMNIST)" if r["model"] == "dANN-LRF" and r["dataset"] == "fmnist" else "10–1000×"
+        return "> 10× (LRF, FMNIST)" if r["model"] == "dANN-LRF" and r["dataset"] == PRIMARY_DATASET else "10–1000×"
     if r["claim"] == "b":
         return "grows" if r["model"] == "vANN" else "flat"
     if r["claim"] == "c":
