@@ -488,7 +488,7 @@ SUMMARY_FIGURES = {
     "suppl_fig7": lambda p, df: p.performance.plot_min_val_epoch(df, *df.attrs["out"], models=FIG2_MODELS),
     "fig3": lambda p, df: p.efficiency.plot_fig3(df, *df.attrs["out"]),
     "fig4": lambda p, df: p.efficiency.plot_fig4(df, *df.attrs["out"]),
-    "fig7": lambda p, df: p.efficiency.plot_fig7(df, *df.attrs["out"]),
+    "fig7": lambda p, df: p.fig7.plot_fig7(df, *df.attrs["out"]),
     "suppl_fig3": lambda p, df: p.experiments.plot_datasets(df, *df.attrs["out"], models=FIG2_MODELS),
     "suppl_fig4": lambda p, df: p.experiments.plot_dropout(df, *df.attrs["out"], models=FIG2_MODELS),
     "suppl_fig5": lambda p, df: p.experiments.plot_learning_rates(df, *df.attrs["out"], FIG2_MODELS),
@@ -510,7 +510,7 @@ def test_figures_draw_when_runs_diverged(tmp_path, monkeypatch, name, which):
     import matplotlib.pyplot as plt
 
     from dendritic import plots
-    from dendritic.plots import efficiency, experiments, performance, style  # noqa: F401
+    from dendritic.plots import efficiency, experiments, fig7, performance, style  # noqa: F401
 
     texts: list[str] = []
     orig_text = matplotlib.axes.Axes.text

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from dendritic import analysis as an
+from dendritic import trials as tr
 from dendritic.plots.nodes import plot_fig5, pretty_layer
 from dendritic.plots.representations import plot_fig6
 from dendritic.plots.robustness import (best_configs, budget_configs, matched_budget,
@@ -148,7 +149,7 @@ def test_noise_robustness_figure(tmp_path):
 
 
 def test_configuration_choices():
-    agg = an.aggregate_seeds(_robustness())
+    agg = tr.aggregate_seeds(_robustness())
     clean = agg[agg["sigma"] == 0]
     # common range [8000 (vANN's smallest), 20000 (largest dANN)] → geometric middle
     assert matched_budget(clean) == pytest.approx(np.sqrt(8000 * 20000))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from dendritic.analysis import aggregate_seeds
+from dendritic.trials import aggregate_seeds, min_val_epoch_table, vann_best
 from dendritic.plots import performance as perf
 from dendritic.plots import style
 from test_plots_summary import FIG2, make_summary
@@ -53,7 +53,7 @@ def test_fig2_lines_cis_and_vann_reference(summary, figures, tmp_path):
     vann = fm[fm["model"] == "vANN"]
     best_loss = vann.loc[vann["test_loss_mean"].idxmin()]
     best_acc = vann.loc[vann["test_acc_mean"].idxmax()]
-    assert perf.vann_best(agg, "test_loss") == pytest.approx((best_loss["test_loss_mean"], best_loss["n_params"]))
+    assert vann_best(agg, "test_loss") == pytest.approx((best_loss["test_loss_mean"], best_loss["n_params"]))
     for row, best, scale in [(0, best_loss, 1.0), (1, best_acc, 100.0)]:
         ax = axes[row, 0]
         dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
@@ -100,7 +100,7 @@ def test_suppl_fig7_leaves_diverged_runs_out(summary, tmp_path):
     i = s.index[(s["dataset"] == "fmnist") & (s["model"] == "dANN-R")]
     s.loc[i, "diverged"] = True
     s.loc[i, ["test_loss", "test_acc"]] = np.nan
-    runs = perf.min_val_epoch_table(s, FIG2)
+    runs = min_val_epoch_table(s, FIG2)
     assert not ((runs["dataset"] == "fmnist") & (runs["model"] == "dANN-R")).any()
     with pytest.raises(ValueError, match="no 'main' runs"):
-        perf.min_val_epoch_table(s, ["sANN"])
+        min_val_epoch_table(s, ["sANN"])

@@ -11,6 +11,8 @@ import torch
 from dendritic.datasets import save_prepared
 from dendritic.plots import efficiency as eff
 from dendritic.plots import experiments as exp
+from dendritic import trials as tr
+from dendritic.plots import fig7
 
 ALL_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN", "vANN-R", "vANN-LRF", "vANN-GRF",
               "sANN", "sANN-LRF", "sANN-GRF", "psANN"]
@@ -198,10 +200,8 @@ def test_fig4(summary, tmp_path):
 def test_fig4_delta_is_trial_by_trial_on_best_accuracy_rows():
     df = make_summary(experiments=("main",), datasets=("fmnist",), seeds=(0, 1, 2),
                       models=["dANN-LRF", "vANN-LRF"], dendrites=(1, 2), somata=(32,), diverged=False)
-    d = eff.efficiency_deltas(df, [("LRF", "dANN-LRF", "vANN-LRF")])
-    from dendritic import analysis as an
-
-    e = an.efficiency(an.best_accuracy_runs(df))
+    d = tr.efficiency_deltas(df, [("LRF", "dANN-LRF", "vANN-LRF")])
+    e = tr.efficiency(tr.best_accuracy_runs(df))
     a = e[e["model"] == "dANN-LRF"].set_index("seed")
     b = e[e["model"] == "vANN-LRF"].set_index("seed")
     for metric, col in (("test_acc", "acc_eff"), ("test_loss", "loss_eff")):
@@ -221,7 +221,7 @@ def test_fig4_needs_a_pair(tmp_path):
 def test_fig7_with_examples(summary, tmp_path, monkeypatch):
     notes = spy_texts(monkeypatch)
     paths = outputs(tmp_path, "fig7")
-    tables = eff.plot_fig7(summary, paths, prepared=synthetic_prepared_file(tmp_path))
+    tables = fig7.plot_fig7(summary, paths, prepared=synthetic_prepared_file(tmp_path))
     check_written(paths)
     n = tables["noise"]
     assert sorted(n["sigma"].unique()) == [0.0, 0.5, 1.0]  # σ = 0 from the main experiment
@@ -242,7 +242,7 @@ def test_fig7_uses_the_clean_selection_not_a_new_best(tmp_path):
                       models=["dANN-LRF", "vANN"], dendrites=(1, 2, 4), somata=(32, 64))
     big = (df["model"] == "dANN-LRF") & (df["dendrites"] == 4) & (df["somata"] == 64)
     df.loc[big & df["experiment"].isin(["noise", "sequential"]), "test_acc"] = 0.99
-    tables = eff.plot_fig7(df, outputs(tmp_path, "fig7"))
+    tables = fig7.plot_fig7(df, outputs(tmp_path, "fig7"))
     sel = tables["selected"].set_index("model")
     # dANN-LRF beats vANN's best at its smallest network in the synthetic data: that is its network
     assert (sel.loc["dANN-LRF", "dendrites"], sel.loc["dANN-LRF", "somata"]) == (1, 32)
@@ -251,7 +251,7 @@ def test_fig7_uses_the_clean_selection_not_a_new_best(tmp_path):
         t = tables[key]
         lrf = t[t["model"] == "dANN-LRF"]
         assert (lrf["dendrites"] == 1).all() and (lrf["test_acc_mean"] < 0.99).all(), key
-    best = eff.plot_fig7(df, outputs(tmp_path, "fig7b"), selection="best")["noise"]
+    best = fig7.plot_fig7(df, outputs(tmp_path, "fig7b"), selection="best")["noise"]
     assert (best.loc[best["model"] == "dANN-LRF", "dendrites"] == 4).all()
 
 
@@ -261,7 +261,7 @@ def test_fig7_missing_selected_cells_are_named(tmp_path, monkeypatch):
                       models=["dANN-LRF", "vANN"], dendrites=(1, 4), somata=(32, 64), diverged=False)
     # the noise experiment ran at D=4, S=64 only; dANN-LRF's selected network is D=1, S=32
     df = df[(df["experiment"] == "main") | ((df["dendrites"] == 4) & (df["somata"] == 64))]
-    tables = eff.plot_fig7(df, outputs(tmp_path, "fig7"))
+    tables = fig7.plot_fig7(df, outputs(tmp_path, "fig7"))
     check_written(outputs(tmp_path, "fig7"))
     miss = tables["missing_noise"]
     assert set(miss["model"]) == {"dANN-LRF"} and sorted(miss["sigma"]) == [0.5, 1.0]
@@ -277,7 +277,7 @@ def test_noisy_examples_follow_training_recipe(tmp_path):
     from dendritic.training import run_data, to_float
 
     prep = load_prepared(synthetic_prepared_file(tmp_path))
-    imgs, labels, sigmas = eff.noisy_examples(prep, [0.0, 0.5], n_images=2, seed=3)
+    imgs, labels, sigmas = fig7.noisy_examples(prep, [0.0, 0.5], n_images=2, seed=3)
     assert imgs.shape == (2, 2, 1, 28, 28) and labels == [0, 9]
     assert imgs.min() >= 0 and imgs.max() <= 1
     cell = Cell(experiment="noise", dataset="fmnist", model="vANN", dendrites=1, somata=1, epochs=1,
@@ -292,7 +292,7 @@ def test_noisy_examples_follow_training_recipe(tmp_path):
 def test_fig7_sequential_only(tmp_path):
     df = make_summary(experiments=("main", "sequential"), datasets=("fmnist",), models=["dANN-LRF", "vANN"],
                       seeds=(0, 1), dendrites=(1, 2), somata=(32,))
-    tables = eff.plot_fig7(df, outputs(tmp_path, "fig7"))
+    tables = fig7.plot_fig7(df, outputs(tmp_path, "fig7"))
     assert tables["noise"].empty and not tables["sequential"].empty
     check_written(outputs(tmp_path, "fig7"))
 

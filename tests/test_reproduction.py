@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dendritic import analysis as an
+from dendritic import trials as tr
 from dendritic import reproduction as rep
 from dendritic.config import load_config
 from test_plots_summary import make_summary, n_params
@@ -134,7 +134,7 @@ def test_table2_uses_the_clean_selection_not_the_sequential_best(paper):
     df.loc[big, "test_acc"] = 0.99
     t = rep.table2(df)
     lrf = t[(t["model"] == "dANN-LRF") & (t["check"] == "test accuracy (%)")].iloc[0]
-    sel = an.select_networks(df, "fmnist").set_index("model").loc["dANN-LRF"]
+    sel = tr.select_networks(df, "fmnist").set_index("model").loc["dANN-LRF"]
     assert (sel["dendrites"], sel["somata"], sel["reason"]) == (1, 32, "matched vANN")
     runs = df[(df["experiment"] == "sequential") & (df["model"] == "dANN-LRF") & (df["dendrites"] == 1)
               & (df["somata"] == 32)]
@@ -239,7 +239,7 @@ def test_claim_b_vann_loss_rising_is_reproduced(paper):
     assert "30 finite runs at 10 sizes" in b.loc["vANN", "detail"]
     # the correlation is over all finite runs, not over configuration means
     runs = paper[(paper["experiment"] == "main") & (paper["model"] == "vANN")]
-    assert b.loc["vANN", "value"] == pytest.approx(an.spearman(runs["n_params"], runs["test_loss"])[0])
+    assert b.loc["vANN", "value"] == pytest.approx(tr.spearman(runs["n_params"], runs["test_loss"])[0])
 
 
 def test_claim_b_vann_loss_falling_is_not_reproduced():
@@ -262,7 +262,7 @@ def node_table(summary: pd.DataFrame, dann_sel: float = 3, vann_sel: float = 1, 
     """Per model and layer 10 nodes: 3 never active, 3 active with SI = 0, 3 with SI = ``sel``, 1
     with SI = 1 + (sel == 1). Counted over SI >= 1 the ``sel`` share is 3/4; over all active nodes
     it would be 3/7 < 0.5 (the old rule)."""
-    sel = an.select_networks(summary, "fmnist", selection).set_index("model")
+    sel = tr.select_networks(summary, "fmnist", selection).set_index("model")
     rows = []
     for m in SMALL:
         x = vann_sel if m == "vANN" else dann_sel
@@ -337,7 +337,7 @@ def test_claim_d_ignores_a_better_noise_network_that_was_not_selected(paper):
 
 
 def test_claim_d_missing_noise_cell_is_inconclusive(paper):
-    sel = an.select_networks(paper, "fmnist").set_index("model")
+    sel = tr.select_networks(paper, "fmnist").set_index("model")
     d, s = sel.loc["vANN", "dendrites"], sel.loc["vANN", "somata"]
     gone = (paper["experiment"] == "noise") & (paper["model"] == "vANN") & (paper["dendrites"] == d) \
         & (paper["somata"] == s) & (paper["sigma"] == 1.0)
@@ -410,5 +410,14 @@ def test_verdict_imports_no_matplotlib():
 
     code = ("import sys, dendritic.reproduction, dendritic.analysis, dendritic.evaluation; "
             "bad = [m for m in sys.modules if m.startswith(('matplotlib', 'dendritic.plots'))]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    # the tables over runs are pure pandas (no torch either), the vocabulary plain Python
+    code = ("import sys, dendritic.trials, dendritic.reproduction.claims; "
+            "bad = [m for m in sys.modules if m.startswith(('matplotlib', 'dendritic.plots', 'torch'))]; "
+            "assert not bad, bad; import dendritic.paper")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    code = ("import sys, dendritic.paper; "
+            "bad = [m for m in sys.modules if m.startswith(('matplotlib', 'torch', 'pandas', 'numpy'))]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

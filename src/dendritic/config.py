@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from dendritic.wiring import dataset_params
+from dendritic.wiring import dataset_params, model_label
 
 #: Experiments in the order the paper introduces them.
 EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential")
@@ -134,7 +134,7 @@ class Cell:
     @property
     def label(self) -> str:
         """Model label used in figures: the paper writes dropout variants as vANN-0.2 etc."""
-        return f"{self.model}-{_fmt(self.dropout)}" if self.dropout else self.model
+        return model_label(self.model, self.dropout)
 
     def path(self, root: str | Path = "results/runs") -> Path:
         return Path(root) / self.experiment / self.dataset / self.model / self.id

@@ -53,6 +53,7 @@ import pandas as pd
 import torch
 
 from dendritic import analysis as an
+from dendritic import trials
 from dendritic.plan import ANALYSIS_TABLES
 from dendritic.cells import load_run
 from dendritic.engine import FastNet, evaluate_replicas
@@ -131,12 +132,12 @@ def best_cells(summary: pd.DataFrame, dataset: str, selection: str = "paper",
             "test_acc_mean", "test_acc_ci95", "test_loss_mean", "test_loss_ci95", "seeds",
             "selection", "reason", "note"]
     df = summary[(summary["experiment"] == experiment) & (summary["dataset"] == dataset)]
-    best = an.select_networks(df, dataset, selection, experiment=experiment, models=models)
+    best = trials.select_networks(df, dataset, selection, experiment=experiment, models=models)
     if best.empty:
         return pd.DataFrame(columns=cols)
     if "layers" not in best:
         best["layers"] = 1
-    ok = df[~an._diverged_mask(df)]
+    ok = df[~trials.diverged_mask(df)]
     cells, seeds = [], []
     for row in best.itertuples():
         runs = ok[(ok["model"] == row.model) & (ok["dendrites"] == row.dendrites)
@@ -373,7 +374,7 @@ def _diverged_seeds(weights_path: Path) -> set[int]:
     if not metrics.is_file():
         return set()
     m = pd.read_csv(metrics)
-    return set(m.loc[an._diverged_mask(m), "seed"].astype(int))
+    return set(m.loc[trials.diverged_mask(m), "seed"].astype(int))
 
 
 def robustness_frame(weights_paths: Iterable[str | Path], prepared, sigmas: Sequence[float],

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from dendritic.connectivity import grid_shape, input_mask, soma_mask
-from dendritic.wiring import MODEL_NAMES, MODEL_SPECS, Wiring, formula_params, model_spec  # noqa: F401
+from dendritic.wiring import MODEL_NAMES, MODEL_SPECS, Wiring, formula_params, model_label, model_spec  # noqa: F401
 
 MASK_STREAM = 0x6D61736B  # ASCII "mask"
 INIT_STREAM = 0x696E6974  # ASCII "init"
@@ -43,12 +43,6 @@ LEAKY_SLOPE = 0.1
 
 
 _FULL_KINDS = ("F", "dense")  # kinds whose mask is all ones: such layers are plain dense layers
-
-
-def model_label(name: str, dropout: float = 0.0) -> str:
-    """Display label: the name, with the dropout rate appended when > 0 ("vANN-0.2")."""
-    model_spec(name)
-    return f"{name}-{dropout:g}" if dropout > 0 else name
 
 
 def _check_sizes(D: int, S: int, L: int) -> None:

@@ -7,47 +7,31 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from dendritic.paper import (  # noqa: F401  (importable from here while the figure plan moves)
+    DATASET_ORDER,
+    FIG2_MODELS,
+    PRIMARY_DATASET,
+    SAMPLING_PAIRS,
+    SPARSE_PAIRS,
+    sort_datasets,
+)
+
+#: The models of Figs 2-3 (:data:`dendritic.paper.FIG2_MODELS`), under its former name.
+FIG3_MODELS = FIG2_MODELS
+
 #: Tables of the best-model analyses (Fig. 5, 6), one CSV each under ``results/analysis/``.
 ANALYSIS_TABLES = ("best_cells", "node_stats", "weight_stats", "weight_hists", "representations",
                    "tsne")
-
-#: Datasets in the paper's order.
-DATASET_ORDER = ["mnist", "fmnist", "kmnist", "emnist", "cifar10"]
-
-
-#: The dendritic models and the reference of the paper's Figs 2-3.
-FIG3_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"]
-
-#: Fig. 4 / Suppl. Fig. 9: (input sampling, dendritic model, vanilla model with the same sampling).
-SAMPLING_PAIRS: list[tuple[str, str, str]] = [
-    ("R", "dANN-R", "vANN-R"),
-    ("LRF", "dANN-LRF", "vANN-LRF"),
-    ("GRF", "dANN-GRF", "vANN-GRF"),
-    ("F", "pdANN", "vANN"),
-]
-
-#: Suppl. Fig. 10: (input sampling, structured dendrite->soma model, random sparse model).
-SPARSE_PAIRS: list[tuple[str, str, str]] = [
-    ("R", "dANN-R", "sANN"),
-    ("LRF", "dANN-LRF", "sANN-LRF"),
-    ("GRF", "dANN-GRF", "sANN-GRF"),
-    ("F", "pdANN", "psANN"),
-]
-
-
-def sort_datasets(names) -> list[str]:
-    names = list(dict.fromkeys(names))
-    return sorted(names, key=lambda d: (DATASET_ORDER.index(d) if d in DATASET_ORDER else 99, d))
 
 
 def robustness_dataset(cells) -> str:
     """Dataset of Fig. 7 and claim (d): FMNIST when the noise or sequential experiment runs on it
     (or when neither runs), else the first dataset they run on."""
     ds = sorted({c.dataset for c in cells if c.experiment in ("noise", "sequential")})
-    return "fmnist" if "fmnist" in ds or not ds else ds[0]
+    return PRIMARY_DATASET if PRIMARY_DATASET in ds or not ds else ds[0]
 
 
-def summary_figure_plan(cells, analysis_dataset: str = "fmnist",
+def summary_figure_plan(cells, analysis_dataset: str = PRIMARY_DATASET,
                         fig2_models: Sequence[str] = FIG3_MODELS) -> dict[str, dict]:
     """The summary figures whose inputs the configuration's training ``cells`` (objects with
     ``experiment``, ``dataset`` and ``model``) provide, each with the parameters its rule needs.
@@ -77,7 +61,7 @@ def summary_figure_plan(cells, analysis_dataset: str = "fmnist",
     robust = robustness_dataset(cells)
     if models("noise", robust) or models("sequential", robust):
         plan["fig7"] = {"dataset": robust, "prepared": [robust] if models("noise", robust) else []}
-    if any(c.experiment == "main" and c.model in fig2_models and c.dataset != "fmnist" for c in cells):
+    if any(c.experiment == "main" and c.model in fig2_models and c.dataset != PRIMARY_DATASET for c in cells):
         plan["suppl_fig3"] = {}
     for name, experiment in (("suppl_fig4", "dropout"), ("suppl_fig5", "learning_rate"),
                              ("suppl_fig6", "early_stopping"), ("suppl_fig8", "depth")):

@@ -39,6 +39,16 @@ def model_spec(name: str) -> Wiring:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}") from None
 
 
+def model_label(name: str, dropout: float | None = 0.0) -> str:
+    """The label the paper writes a model with: its name, with the dropout rate appended when
+    there is one ("vANN-0.2"). The one label function: configurations (``Cell.label``, the
+    ``label`` column of ``summary.csv``), networks and figures all use it."""
+    model_spec(name)
+    if not dropout:
+        return name
+    return f"{name}-" + f"{float(dropout):.10f}".rstrip("0").rstrip(".")
+
+
 def formula_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
                    k: int = 16) -> int:
     """Closed-form parameter count (the paper's Methods, extended to depth L), as a check of

@@ -1,5 +1,5 @@
 """Snakemake wrapper: Fig. 7, noisy inputs (example images, efficiency vs σ) and the sequential task."""
-from dendritic.plots.efficiency import plot_fig7
+from dendritic.plots.fig7 import plot_fig7
 from dendritic.runio import setup_logging
 
 setup_logging(snakemake.log[0])

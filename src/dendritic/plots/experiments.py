@@ -8,7 +8,7 @@
 * Suppl. Fig. 9 — dANN-X against vANN-X with the same input sampling;
 * Suppl. Fig. 10 — dANN against sANN (structured vs random sparse dendrite→soma wiring).
 
-Means and 95% CIs over seeds come from :func:`dendritic.analysis.aggregate_seeds` (diverged runs
+Means and 95% CIs over seeds come from :func:`dendritic.trials.aggregate_seeds` (diverged runs
 left out, counted in a note under each figure); conventions as in :mod:`dendritic.plots.efficiency`.
 """
 
@@ -21,33 +21,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dendritic.analysis import aggregate_seeds
+from dendritic.paper import PRIMARY_DATASET, SAMPLING_PAIRS, SPARSE_PAIRS, sort_datasets
 from dendritic.plots import style
-from dendritic.plots.efficiency import (
-    ACC,
-    FIG3_MODELS,
-    LOSS,
-    SAMPLING_PAIRS,
-    SPARSE_PAIRS,
-    add_labels,
-    as_frame,
-    best_rows,
-    dataset_title,
-    log_param_axis,
-    ordered_models,
-    present_pairs,
-    robustness_dataset,
-    select,
-    sort_datasets,
-)
-from dendritic.plots.performance import _diverged_note, _errorbar
+from dendritic.plots.common import (ACC, LOSS, as_frame, dataset_title, diverged_note, errorbar,
+                                    log_param_axis, ordered_models)
+from dendritic.trials import aggregate_seeds, best_rows, present_pairs, select, with_labels
 
 METRICS = (LOSS, ACC)
 
 
 def _label_agg(df: pd.DataFrame, metrics=("test_acc", "test_loss")) -> pd.DataFrame:
-    """aggregate_seeds plus the paper's label (vANN-0.2 …) of each configuration."""
-    return add_labels(aggregate_seeds(df, metrics=metrics))
+    """aggregate_seeds plus the paper's label (vANN-0.2 …) of each configuration, from the runs'
+    ``label`` column (:func:`dendritic.trials.with_labels`)."""
+    return with_labels(aggregate_seeds(df, metrics=metrics), df)
 
 
 def _vs_params(ax, agg: pd.DataFrame, labels: Sequence[str], metric, ref: str | None = "vANN",
@@ -58,7 +44,7 @@ def _vs_params(ax, agg: pd.DataFrame, labels: Sequence[str], metric, ref: str | 
     for m in labels:
         a = agg[agg["label"] == m].sort_values("n_params")
         if len(a):
-            _errorbar(ax, a["n_params"].astype(float), a[f"{col}_mean"] * scale,
+            errorbar(ax, a["n_params"].astype(float), a[f"{col}_mean"] * scale,
                       a[f"{col}_ci95"] * scale, m, ls="none", alpha=0.9)
     src = agg if ref_agg is None else ref_agg
     r = src[src["label"] == ref] if ref else src.iloc[:0]
@@ -97,7 +83,7 @@ def _grid(n_rows: int, n_cols: int, w: float = 3.2, h: float = 2.7, **kw):
 # Suppl. Fig. 3: the other datasets
 # --------------------------------------------------------------------------------------------------
 def plot_datasets(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str],
-                  datasets: Sequence[str] | None = None, exclude: Sequence[str] = ("fmnist",)) -> pd.DataFrame:
+                  datasets: Sequence[str] | None = None, exclude: Sequence[str] = (PRIMARY_DATASET,)) -> pd.DataFrame:
     """Suppl. Fig. 3: test loss (top) and accuracy (bottom) against trainable parameters for each
     main-experiment dataset other than ``exclude`` (FMNIST is Fig. 2); dashed: vANN's best."""
     df = select(as_frame(summary), "main", models=models)
@@ -116,7 +102,7 @@ def plot_datasets(summary: str | Path | pd.DataFrame, out_paths, models: Sequenc
         axes[0, j].set_title(dataset_title(d))
     fig.tight_layout()
     _legend(fig, axes)
-    _diverged_note(fig, df)
+    diverged_note(fig, df)
     style.save(fig, out_paths)
     return agg
 
@@ -145,7 +131,7 @@ def plot_dropout(summary: str | Path | pd.DataFrame, out_paths, models: Sequence
             axes[i, j].set_title(f"{dataset_title(d)}: dropout after every hidden layer")
     fig.tight_layout()
     _legend(fig, axes)
-    _diverged_note(fig, add_labels(df).assign(model=lambda x: x["label"]))
+    diverged_note(fig, with_labels(df).assign(model=lambda x: x["label"]))
     style.save(fig, out_paths)
     return agg
 
@@ -188,7 +174,7 @@ def plot_learning_rates(summary: str | Path | pd.DataFrame, out_paths,
         b = best[col]
         for m in ordered_models(b["model"]):
             r = b[b["model"] == m].sort_values("lr")
-            _errorbar(ax, r["lr"], r[f"{col}_mean"] * scale, r[f"{col}_ci95"] * scale, m, ls="-")
+            errorbar(ax, r["lr"], r[f"{col}_mean"] * scale, r[f"{col}_ci95"] * scale, m, ls="-")
         ax.set_xscale("log")
         ax.set_xlabel("Adam learning rate")
         ax.set_ylabel(("Best " if col == "test_acc" else "Lowest ") + ylabel[0].lower() + ylabel[1:])
@@ -196,7 +182,7 @@ def plot_learning_rates(summary: str | Path | pd.DataFrame, out_paths,
     fig.suptitle(f"{dataset_title(dataset)}: mean ± 95% CI over seeds", y=1.0, fontsize=10)
     fig.tight_layout()
     _legend(fig, axes, y=1.03)
-    _diverged_note(fig, df)
+    diverged_note(fig, df)
     style.save(fig, out_paths)
     return agg
 
@@ -233,7 +219,7 @@ def plot_early_stopping(summary: str | Path | pd.DataFrame, out_paths) -> pd.Dat
         axes[i, 2].set_ylim(0, limit * 1.12)
     fig.tight_layout()
     _legend(fig, axes)
-    _diverged_note(fig, df)
+    diverged_note(fig, df)
     style.save(fig, out_paths)
     return agg
 
@@ -263,7 +249,7 @@ def plot_depth(summary: str | Path | pd.DataFrame, out_paths) -> pd.DataFrame:
             for m in labels:
                 r = a[a["label"] == m].sort_values("layers")
                 if len(r):
-                    _errorbar(ax, r["layers"], r[f"{col}_mean"] * scale, r[f"{col}_ci95"] * scale, m,
+                    errorbar(ax, r["layers"], r[f"{col}_mean"] * scale, r[f"{col}_ci95"] * scale, m,
                               ls="-")
             ax.set_xticks(layers)
             ax.set_xlabel("Dendrite→soma layer pairs (L)")
@@ -275,7 +261,7 @@ def plot_depth(summary: str | Path | pd.DataFrame, out_paths) -> pd.DataFrame:
                  y=1.0, fontsize=10)
     fig.tight_layout()
     _legend(fig, axes, y=1.03)
-    _diverged_note(fig, df)
+    diverged_note(fig, df)
     style.save(fig, out_paths)
     return agg
 
@@ -284,7 +270,7 @@ def plot_depth(summary: str | Path | pd.DataFrame, out_paths) -> pd.DataFrame:
 # Suppl. Figs 9 and 10: pairs of models with the same input sampling
 # --------------------------------------------------------------------------------------------------
 def plot_pairs(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIRS,
-               dataset: str = "fmnist", title: str = "") -> pd.DataFrame:
+               dataset: str = PRIMARY_DATASET, title: str = "") -> pd.DataFrame:
     """Test loss (top) and accuracy (bottom) against parameters, one column per input sampling X,
     each with its two models (e.g. dANN-X and vANN-X); dashed: vANN's best (when vANN ran)."""
     full = as_frame(summary)
@@ -307,18 +293,18 @@ def plot_pairs(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAI
                  y=1.0, fontsize=10)
     fig.tight_layout()
     _legend(fig, axes, y=1.03)
-    _diverged_note(fig, df)
+    diverged_note(fig, df)
     style.save(fig, out_paths)
     return agg
 
 
-def plot_sampling_pairs(summary, out_paths, dataset: str = "fmnist") -> pd.DataFrame:
+def plot_sampling_pairs(summary, out_paths, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     """Suppl. Fig. 9: dANN-X vs vANN-X (same input sampling X; F: pdANN vs vANN)."""
     return plot_pairs(summary, out_paths, SAMPLING_PAIRS, dataset,
                       "structured dendrites (dANN-X) vs a dense vANN with the same input sampling")
 
 
-def plot_sparse_pairs(summary, out_paths, dataset: str = "fmnist") -> pd.DataFrame:
+def plot_sparse_pairs(summary, out_paths, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     """Suppl. Fig. 10: dANN-X vs sANN-X (structured vs random sparse dendrite→soma wiring)."""
     return plot_pairs(summary, out_paths, SPARSE_PAIRS, dataset,
                       "structured (dANN) vs random sparse (sANN) dendrite→soma wiring")

@@ -6,7 +6,7 @@ Reads the tables of :func:`dendritic.evaluation.analyse_best_models` (``results/
 ``node_stats.csv`` (entropy and selectivity index of every hidden node). One row of panels per
 model: the weight histograms of each layer (first analysed seed, with its excess kurtosis,
 skewness and range), then the entropy of the active nodes and the selectivity index of the nodes
-with SI ≥ 1 of each hidden layer (paper §4: never-active nodes and active nodes above the
+with SI ≥ 1 of each hidden layer (the paper's Methods: never-active nodes and active nodes above the
 threshold for no class are left out, and counted in the panel), all analysed seeds pooled.
 """
 
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dendritic.analysis import selectivity_shares
+from dendritic.paper import LEGEND_ORDER
 from dendritic.plots import style
 
 #: How a layer name reads in a panel title.
@@ -38,7 +39,7 @@ def _read(t) -> pd.DataFrame:
 
 
 def _ordered_models(models: Sequence[str]) -> list[str]:
-    order = {m: i for i, m in enumerate(style.MODEL_ORDER)}
+    order = {m: i for i, m in enumerate(LEGEND_ORDER)}
     return sorted(set(models), key=lambda m: (order.get(m, len(order)), m))
 
 
@@ -64,7 +65,7 @@ def _row_label(best: pd.DataFrame | None, model: str) -> str:
 
 def selectivity_histogram(selectivity, n_classes: int) -> tuple[np.ndarray, np.ndarray, dict]:
     """The selectivity panel of Fig. 5: for SI = 1 … C, the share of the nodes with SI ≥ 1 that
-    have that SI (never-active nodes, NaN, and SI = 0 nodes are left out, paper §4), and
+    have that SI (never-active nodes, NaN, and SI = 0 nodes are left out, the paper's Methods), and
     :func:`~dendritic.analysis.selectivity_shares` (how many were left out)."""
     shares = selectivity_shares(selectivity)
     si = np.asarray(selectivity, dtype=float)

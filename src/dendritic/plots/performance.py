@@ -2,7 +2,7 @@
 curves) and Suppl. Fig. 7 (epoch of minimum validation loss of the best configurations).
 
 All of them read ``results/summary.csv`` (or a cell's ``history.csv``); means and 95% CIs over
-seeds come from :func:`dendritic.analysis.aggregate_seeds`, which leaves diverged runs out and
+seeds come from :func:`dendritic.trials.aggregate_seeds`, which leaves diverged runs out and
 counts them, and every figure says how many it left out.
 """
 
@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from dendritic.analysis import aggregate_seeds
+from dendritic.paper import LEGEND_ORDER, PRIMARY_DATASET
 from dendritic.plots import style
-from dendritic.summary import load_summary
+from dendritic.plots.common import as_frame, diverged_note, line
+from dendritic.trials import aggregate_seeds, min_val_epoch_table, vann_best
 
 
 def _select(df: pd.DataFrame, dataset: str, models: Sequence[str], experiment: str = "main") -> pd.DataFrame:
@@ -27,51 +27,17 @@ def _select(df: pd.DataFrame, dataset: str, models: Sequence[str], experiment: s
     return sel
 
 
-def _diverged_note(fig, df: pd.DataFrame) -> None:
-    n = int(df["diverged"].sum()) if "diverged" in df else 0
-    if n:
-        bad = df[df["diverged"]].groupby("model").size()
-        txt = ", ".join(f"{m}: {k}" for m, k in bad.items())
-        fig.text(0.01, -0.02, f"Diverged runs (loss NaN/inf or above training.divergence_loss) left out of the means: {n} ({txt})",
-                 fontsize=7, color="firebrick", ha="left", va="top")
-
-
-def _errorbar(ax, x, mean, ci, model, **kw):
-    ax.errorbar(x, mean, yerr=np.nan_to_num(ci), color=style.model_color(model), label=model,
-                marker="o", ms=3.5, lw=1.0, elinewidth=0.8, capsize=1.5, **kw)
-
-
-def _line(ax, x, mean, ci, model, **kw):
-    """Means joined by a line, their 95 % CI as a band (the paper's seaborn line plots)."""
-    x, mean, ci = (np.asarray(v, dtype=float) for v in (x, mean, ci))
-    color = style.model_color(model)
-    ax.plot(x, mean, color=color, label=model, marker="o", ms=3.2, lw=1.1, **kw)
-    ci = np.nan_to_num(ci)
-    ax.fill_between(x, mean - ci, mean + ci, color=color, alpha=0.18, lw=0)
-
-
-def vann_best(agg: pd.DataFrame, metric: str) -> tuple[float, float] | None:
-    """vANN's best mean ``metric`` over its configurations (lowest loss, highest accuracy) and the
-    trainable parameters of that configuration; None without finite vANN runs."""
-    col = f"{metric}_mean"
-    ref = agg[(agg["model"] == "vANN") & agg[col].notna()]
-    if ref.empty:
-        return None
-    row = ref.loc[ref[col].idxmin() if metric == "test_loss" else ref[col].idxmax()]
-    return float(row[col]), float(row["n_params"])
-
-
 def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str],
-              dataset: str = "fmnist") -> pd.DataFrame:
+              dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     """Fig. 2 as the paper draws it: test loss and accuracy against trainable parameters (log x),
     one line per model through its configurations' means with the 95 % CI over seeds as a band,
     dashed lines at vANN's best mean (horizontal) and at that configuration's parameters
     (vertical); then loss and accuracy against D for the two largest S, dendritic models only
     (vANN is the dashed line there). Returns the aggregated table it plotted."""
-    df = summary if isinstance(summary, pd.DataFrame) else load_summary(summary)
+    df = as_frame(summary)
     df = _select(df, dataset, models)
     agg = aggregate_seeds(df)
-    models = [m for m in style.MODEL_ORDER if m in set(agg["model"])]
+    models = [m for m in LEGEND_ORDER if m in set(agg["model"])]
     s_values = sorted(agg["somata"].unique())[-2:]
 
     style.setup()
@@ -82,7 +48,7 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
         ax = axes[row, 0]
         for m in models:
             a = agg[agg["model"] == m].sort_values("n_params")
-            _line(ax, a["n_params"], a[f"{metric}_mean"] * scale, a[f"{metric}_ci95"] * scale, m)
+            line(ax, a["n_params"], a[f"{metric}_mean"] * scale, a[f"{metric}_ci95"] * scale, m)
         best = vann_best(agg, metric)
         if best is not None:
             ax.axhline(best[0] * scale, color="k", ls="--", lw=1, label="vANN best")
@@ -97,7 +63,7 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
                     continue
                 a = agg[(agg["model"] == m) & (agg["somata"] == s)].sort_values("dendrites")
                 if len(a):
-                    _line(ax, a["dendrites"], a[f"{metric}_mean"] * scale,
+                    line(ax, a["dendrites"], a[f"{metric}_mean"] * scale,
                           a[f"{metric}_ci95"] * scale, m)
             if best is not None:
                 ax.axhline(best[0] * scale, color="k", ls="--", lw=1)
@@ -114,7 +80,7 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
                bbox_to_anchor=(0.5, 1.03))
     style.mark_panels_without_data(fig)  # every run diverged: say so (log axes need data)
     fig.tight_layout()
-    _diverged_note(fig, df)
+    diverged_note(fig, df)
     style.save(fig, out_paths)
     return agg
 
@@ -132,7 +98,7 @@ def plot_curves(cells: Sequence[dict], histories: Sequence[str | Path], out_path
         raise ValueError("no training histories to plot")
     df = pd.concat(frames, ignore_index=True)
     sizes = df.drop_duplicates("size").sort_values("order")["size"].tolist()
-    models = [m for m in style.MODEL_ORDER if m in set(df["model"])]
+    models = [m for m in LEGEND_ORDER if m in set(df["model"])]
 
     style.setup()
     fig, axes = plt.subplots(2, len(sizes), figsize=(3.3 * len(sizes), 5.6), squeeze=False, sharey="row")
@@ -160,36 +126,18 @@ def plot_curves(cells: Sequence[dict], histories: Sequence[str | Path], out_path
     style.save(fig, out_paths)
 
 
-def min_val_epoch_table(df: pd.DataFrame, models: Sequence[str], experiment: str = "main") -> pd.DataFrame:
-    """The runs Suppl. Fig. 7 draws: for every dataset and model, every non-diverged seed of its
-    best-accuracy configuration (highest mean test accuracy over seeds, paper §4 "Best models"),
-    with ``epoch_min_val_loss`` (0-based, as the authors' ``num_epochs_min``) and ``max_epochs``."""
-    from dendritic.analysis import _diverged_mask, best_models
-
-    sel = df[(df["experiment"] == experiment) & df["model"].isin(models)]
-    if sel.empty:
-        raise ValueError(f"no {experiment!r} runs of {list(models)} in the summary")
-    ok = sel[~_diverged_mask(sel)]
-    parts = []
-    for dataset, runs in ok.groupby("dataset", sort=False):
-        best = best_models(aggregate_seeds(runs), "test_acc")
-        keys = best[["model", "dendrites", "somata"]]
-        parts.append(runs.merge(keys, on=["model", "dendrites", "somata"]))
-    return pd.concat(parts, ignore_index=True) if parts else ok.iloc[:0]
-
-
 def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str],
                        dataset: str | None = None) -> pd.DataFrame:
     """Suppl. Fig. 7 as the authors draw it: box plots of the epoch of minimum validation loss
     (0-based) of the best-accuracy configuration of each model (its seeds), one group per dataset
     of the main experiment, with a dashed line at each dataset's number of epochs (15 / 25 / 50 at
     the paper's protocol). ``dataset`` restricts it to one dataset. Returns the runs drawn."""
-    df = summary if isinstance(summary, pd.DataFrame) else load_summary(summary)
+    df = as_frame(summary)
     if dataset is not None:
         df = df[df["dataset"] == dataset]
     runs = min_val_epoch_table(df, models)
     datasets = list(dict.fromkeys(runs["dataset"]))
-    models = [m for m in style.MODEL_ORDER if m in set(runs["model"])]
+    models = [m for m in LEGEND_ORDER if m in set(runs["model"])]
 
     style.setup()
     fig, ax = plt.subplots(figsize=(max(4.0, 1.0 + 1.3 * len(datasets) * max(len(models), 1) / 4), 3.6))
@@ -225,6 +173,6 @@ def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Se
                   bbox_to_anchor=(0.5, -0.1))
     style.mark_panels_without_data(fig)  # every run diverged: say so
     fig.tight_layout()
-    _diverged_note(fig, df[df["model"].isin(models) & (df["experiment"] == "main")])
+    diverged_note(fig, df[df["model"].isin(models) & (df["experiment"] == "main")])
     style.save(fig, out_paths)
     return runs

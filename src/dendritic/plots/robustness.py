@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dendritic.analysis import aggregate_seeds
+from dendritic.trials import aggregate_seeds
 from dendritic.plots import style
 from dendritic.plots.nodes import _ordered_models, _read
 

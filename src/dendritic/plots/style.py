@@ -1,4 +1,5 @@
-"""One look for every figure: a fixed colour per model, labels, and saving to PNG + PDF."""
+"""One look for every figure: a fixed colour per model, the matplotlib defaults, and saving to
+PNG + PDF. The legend order is the paper's vocabulary (:data:`dendritic.paper.LEGEND_ORDER`)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ MODEL_COLORS: dict[str, str] = {
     "vANN-0.8": "#17375e",
 }
 
-#: Order in which models appear in legends.
-MODEL_ORDER: list[str] = list(MODEL_COLORS)
 
 
 def model_color(name: str) -> str:

@@ -2,10 +2,11 @@
 checked one by one, each check with the number that decides it, or with what the run would need
 to decide it.
 
-Input: ``results/summary.csv`` (one row per run, see ``docs/ARCHITECTURE.md``), the workflow's
-configuration (for the scale of the run) and, optionally, the per-node table of the node analyses
-(``results/analysis/node_stats.csv``). Output: a readable Markdown report and one tidy CSV
-(:func:`write_reproduction`, columns :data:`CSV_COLUMNS`).
+This module computes the checks as frames (columns :data:`CSV_COLUMNS`), from the rows of
+``results/summary.csv`` (one row per run, see ``docs/ARCHITECTURE.md``) and, optionally, the
+per-node table of the node analyses (``results/analysis/node_stats.csv``);
+:mod:`dendritic.reproduction.report` writes them as Markdown. The paper's numbers and design are
+in :mod:`dendritic.paper`.
 
 Every check ends in one of three statuses:
 
@@ -16,13 +17,13 @@ Every check ends in one of three statuses:
   ``missing`` column names it and the remedy. A short run is never counted against the paper.
 
 Each check's ``needs`` column states its requirements. Common to all: the runs that decide it
-were trained for at least the paper's epochs (:data:`PAPER_DESIGN`: FMNIST 25, the sequential
+were trained for at least the paper's epochs (:data:`dendritic.paper.PAPER_DESIGN`: FMNIST 25, the sequential
 task 50) and every configuration that decides it has at least :data:`MIN_SEEDS` non-diverged
 seeds (the paper has 5); diverged runs are left out of every mean and counted in ``detail``.
-Every number comes from :mod:`dendritic.analysis`, the functions the figures call too
-(:func:`~dendritic.analysis.select_networks` for the networks of Table 2 and claims (c), (d);
-:func:`~dendritic.analysis.noise_runs` / :func:`~dendritic.analysis.sequential_runs` and
-:func:`~dendritic.analysis.efficiency_table` for Fig. 7), so the report and the figures never
+Every number comes from :mod:`dendritic.trials`, the functions the figures call too
+(:func:`~dendritic.trials.select_networks` for the networks of Table 2 and claims (c), (d);
+:func:`~dendritic.trials.noise_runs` / :func:`~dendritic.trials.sequential_runs` and
+:func:`~dendritic.trials.efficiency_table` for Fig. 7), so the report and the figures never
 disagree. This module imports neither matplotlib nor :mod:`dendritic.plots`.
 
 The claims (paper, Results and Discussion; reference numbers in Tables 1-2):
@@ -32,7 +33,7 @@ The claims (paper, Results and Discussion; reference numbers in Tables 1-2):
     dANN with sampled inputs (dANN-R, -LRF, -GRF; pdANN's smallest network is as large as
     vANN's smallest, see :data:`CLAIM_A_MODELS`) and metric: the fold = parameters of vANN's
     best / parameters of the first configuration (D ascending, then S) that beats it
-    (:func:`~dendritic.analysis.match_vann`). Reproduced when fold ≥ 10. Needs vANN's best to be
+    (:func:`~dendritic.trials.match_vann`). Reproduced when fold ≥ 10. Needs vANN's best to be
     established: not at the largest (smallest) vANN size the run tried, unless that size is the
     paper's largest (smallest), D = 64, S = 512 (D = 1, S = 32); else vANN may still improve
     beyond the sizes tried. A fold < 10 is "not reproduced" only when the run tried every size of
@@ -58,20 +59,35 @@ The claims (paper, Results and Discussion; reference numbers in Tables 1-2):
 
 A claim's overall status: ``not reproduced`` if any of its checks is, else ``inconclusive`` if any
 is, else ``reproduced``.
+
+Longer than the house's ~450 lines (about 670, a tenth of them this docstring) for one idea: each
+check and the requirements it shares with the others (epochs, seeds, a determined reference), kept
+together so that a requirement is stated once and every check reads it the same way.
 """
+
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from dendritic.analysis import (PAPER_COMPARED, REASON_FALLBACK, aggregate_seeds, best_models,
-                                efficiency_table, match_vann, missing_cells, noise_runs,
-                                select_networks, selectivity_shares, sequential_runs, spearman)
+from dendritic.analysis import selectivity_shares
+from dendritic.paper import (DATASET_ORDER, DANNS, FIG2_MODELS, PAPER_DESIGN, PAPER_LARGEST, PAPER_SMALLEST,
+                             PRIMARY_DATASET, SEQUENTIAL_EPOCHS, TABLE1_ACC, TABLE1_LOSS, TABLE2, dataset_title,
+                             legend_key, sort_datasets)
+from dendritic.trials import (PAPER_COMPARED, REASON_FALLBACK, aggregate_seeds, best_models, diverged_mask,
+                              efficiency_table, match_vann, missing_cells, noise_runs, select_networks,
+                              sequential_runs, spearman)
+
+__all__ = [
+    "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "STATUSES", "COMPARED", "NOT_RUN", "CLAIM_A_MODELS",
+    "TABLE_MODELS", "COMPARED_MODELS", "DATASETS", "ALPHA", "MIN_SEEDS", "MIN_SIZES", "MIN_SPAN", "FOLD",
+    "MOSTLY", "PAPER_TABLE1", "PAPER_TABLE2", "MISSING_SEP", "CSV_COLUMNS", "overall", "table1", "table2",
+    "claim_a", "claim_b", "claim_c", "claim_d", "check_claims", "is_finite", "fmt",
+]
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 #: The statuses of a claim check.
@@ -79,18 +95,18 @@ STATUSES = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
 #: The statuses of a table cell (Tables 1, 2): compared with the paper, or no runs for it.
 COMPARED, NOT_RUN = "compared", "not run"
 
-#: The dendritic models of claim (b) and Table 1 (Fig. 2, 3); vANN is the reference.
-DANNS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN"]
 #: Claim (a)'s models: the dANNs with sampled inputs. pdANN (every input on every dendrite) is left
 #: out: its smallest network (D = 1, S = 32: 25,514 parameters on FMNIST) is already 96 % of vANN's
 #: smallest (26,506), so "one to three orders of magnitude fewer" cannot be about it; Fig. 3 still
 #: shows it.
 CLAIM_A_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF"]
-TABLE_MODELS = DANNS + ["vANN"]
+#: The models of Table 1 (:data:`dendritic.paper.FIG2_MODELS`); claim (b) checks
+#: :data:`dendritic.paper.DANNS` against vANN.
+TABLE_MODELS = FIG2_MODELS
 #: The models the paper compares on its selected networks (Fig. 5, Fig. 7b, Table 2).
 COMPARED_MODELS = list(PAPER_COMPARED)
-DATASETS = ["mnist", "fmnist", "kmnist", "emnist", "cifar10"]
-TITLES = {"mnist": "MNIST", "fmnist": "FMNIST", "kmnist": "KMNIST", "emnist": "EMNIST", "cifar10": "CIFAR-10"}
+#: The datasets of Table 1, in the paper's order.
+DATASETS = DATASET_ORDER
 
 #: Significance level of the Spearman test in claim (b).
 ALPHA = 0.05
@@ -104,60 +120,18 @@ FOLD = 10.0
 MOSTLY = 0.5
 
 # --------------------------------------------------------------------------------------------------
-# The paper's numbers.
-# Source: S. Chavlis & P. Poirazi, "Dendrites endow artificial neural networks with accurate, robust
-# and parameter-efficient learning", Nat Commun 16, 943 (2025), Table 1 (best-accuracy models, mean
-# over 5 trials) and Table 2 (sequential Fashion-MNIST), as transcribed in shared/spec/paper.md §6.
+# The paper's numbers (Tables 1, 2 of the paper; :mod:`dendritic.paper`) as frames.
 # --------------------------------------------------------------------------------------------------
-_T1_ACC = {  # test accuracy (%), columns MNIST, FMNIST, KMNIST, EMNIST, CIFAR-10
-    "dANN-R": (98.090, 89.612, 91.076, 82.745, 52.458),
-    "dANN-LRF": (98.466, 90.256, 91.928, 83.166, 56.966),
-    "dANN-GRF": (98.576, 90.182, 90.046, 83.779, 56.998),
-    "pdANN": (98.466, 90.184, 90.610, 84.121, 60.120),
-    "vANN": (98.034, 89.288, 91.552, 83.381, 49.082),
-}
-_T1_LOSS = {  # test loss, same columns
-    "dANN-R": (0.0644, 0.3245, 0.5068, 1.0591, 1.4612),
-    "dANN-LRF": (0.0483, 0.2975, 0.4374, 0.6105, 1.2684),
-    "dANN-GRF": (0.0471, 0.2947, 0.5757, 0.5605, 1.3398),
-    "pdANN": (0.0503, 0.2935, 0.4789, 0.5390, 1.2811),
-    "vANN": (0.0967, 0.4040, 0.8246, 2.0860, 2.0455),
-}
 #: Table 1 as a long frame: model, dataset, test_acc_pct, test_loss.
 PAPER_TABLE1 = pd.DataFrame(
-    [dict(model=m, dataset=d, test_acc_pct=_T1_ACC[m][i], test_loss=_T1_LOSS[m][i])
+    [dict(model=m, dataset=d, test_acc_pct=TABLE1_ACC[m][i], test_loss=TABLE1_LOSS[m][i])
      for m in TABLE_MODELS for i, d in enumerate(DATASETS)]
 )
 #: Table 2 (sequential FMNIST): model, test_acc_pct, test_acc_sd (given for vANN only), test_loss.
 PAPER_TABLE2 = pd.DataFrame(
-    [
-        dict(model="dANN-R", test_acc_pct=56.83, test_acc_sd=np.nan, test_loss=3.39),
-        dict(model="dANN-LRF", test_acc_pct=59.66, test_acc_sd=np.nan, test_loss=1.65),
-        dict(model="dANN-GRF", test_acc_pct=59.35, test_acc_sd=np.nan, test_loss=1.80),
-        dict(model="vANN", test_acc_pct=28.46, test_acc_sd=9.50, test_loss=313.5),
-    ]
+    [dict(model=m, test_acc_pct=acc, test_acc_sd=np.nan if sd is None else sd, test_loss=loss)
+     for m, (acc, sd, loss) in TABLE2.items()]
 )
-#: The paper's design (spec §2-3), to state how far a configuration is from it.
-PAPER_DESIGN: dict[str, Any] = {
-    "seeds": 5,
-    "epochs": {"mnist": 15, "fmnist": 25, "kmnist": 25, "emnist": 50, "cifar10": 50},
-    "dendrites": [1, 2, 4, 8, 16, 32, 64],
-    "somata": [32, 64, 128, 256, 512],
-    "experiments": {
-        "main": dict(datasets=DATASETS, n_models=12),
-        "dropout": dict(datasets=["fmnist"], rates=[0.2, 0.5, 0.8]),
-        "learning_rate": dict(datasets=["fmnist"], rates=[0.01, 0.0001], n_models=12),
-        "early_stopping": dict(datasets=["fmnist", "cifar10"], max_epochs=100, patience=10),
-        "depth": dict(datasets=["fmnist"], layers=[2, 3, 4], dendrites=[8, 16, 32], somata=[256]),
-        "noise": dict(datasets=["fmnist"], sigmas=[0.25, 0.5, 0.75, 1.0]),
-        "sequential": dict(datasets=["fmnist"], epochs=50),
-    },
-}
-
-PAPER_LARGEST = (max(PAPER_DESIGN["dendrites"]), max(PAPER_DESIGN["somata"]))
-PAPER_SMALLEST = (min(PAPER_DESIGN["dendrites"]), min(PAPER_DESIGN["somata"]))
-#: Epochs of the sequential task in the paper.
-SEQUENTIAL_EPOCHS = PAPER_DESIGN["experiments"]["sequential"]["epochs"]
 
 #: Separator of the requirements in the ``missing`` column.
 MISSING_SEP = " | "
@@ -171,37 +145,23 @@ CSV_COLUMNS = ["section", "claim", "check", "dataset", "model", "status", "value
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-def _title(d: str) -> str:
-    return TITLES.get(d, d)
-
-
-def _finite(x) -> bool:
+def is_finite(x) -> bool:
     try:
         return x is not None and math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
 
 
-def _fmt(x, spec: str = ".3g") -> str:
-    return format(float(x), spec) if _finite(x) else "–"
-
-
-def _fmt_params(n) -> str:
-    if not _finite(n):
-        return "–"
-    n = float(n)
-    for div, suffix in ((1e6, "M"), (1e3, "k")):
-        if n >= div:
-            return f"{n / div:.3g}{suffix}"
-    return f"{n:.0f}"
+def fmt(x, spec: str = ".3g") -> str:
+    return format(float(x), spec) if is_finite(x) else "–"
 
 
 def _p_txt(p) -> str:
-    return "–" if not _finite(p) else ("< 1e-12" if p < 1e-12 else f"= {p:.2g}")
+    return "–" if not is_finite(p) else ("< 1e-12" if p < 1e-12 else f"= {p:.2g}")
 
 
 def _fmt_metric(metric: str, v) -> str:
-    return f"{100 * float(v):.2f}%" if metric == "test_acc" else _fmt(v, ".4g")
+    return f"{100 * float(v):.2f}%" if metric == "test_acc" else fmt(v, ".4g")
 
 
 def _ds(r) -> str:
@@ -209,14 +169,8 @@ def _ds(r) -> str:
     return f"D={int(r['dendrites'])}, S={int(r['somata'])}"
 
 
-def _model_key(m: str):
-    order = TABLE_MODELS + ["vANN-R", "vANN-LRF", "vANN-GRF", "sANN", "sANN-LRF", "sANN-GRF", "psANN"]
-    return (order.index(m) if m in order else 99, m)
-
-
 def _datasets(df: pd.DataFrame) -> list[str]:
-    have = set(df["dataset"])
-    return [d for d in DATASETS if d in have] + sorted(have - set(DATASETS))
+    return sort_datasets(df["dataset"])
 
 
 def _experiment(df: pd.DataFrame, experiment: str, dataset: str | None = None) -> pd.DataFrame:
@@ -232,15 +186,9 @@ def _aggregate(df: pd.DataFrame) -> pd.DataFrame:
     return aggregate_seeds(df) if len(df) else pd.DataFrame()
 
 
-def _diverged(df: pd.DataFrame) -> pd.Series:
-    if "diverged" not in df:
-        return pd.Series(False, index=df.index)
-    return df["diverged"].astype(str).str.strip().str.lower().isin(["true", "1", "1.0"])
-
-
 def _table_row(section: str, dataset: str, model: str, quantity: str, value=np.nan, paper=np.nan,
                status: str = COMPARED, detail: str = "") -> dict:
-    diff = float(value) - float(paper) if _finite(value) and _finite(paper) else np.nan
+    diff = float(value) - float(paper) if is_finite(value) and is_finite(paper) else np.nan
     return dict(section=section, claim="", check=quantity, dataset=dataset, model=model, status=status,
                 value=value, paper=paper, difference=diff, criterion="", needs="", missing="", detail=detail)
 
@@ -250,7 +198,7 @@ def _check(claim: str, check: str, dataset: str, model: str, decided: str | None
     """One claim check: ``inconclusive`` when anything in ``missing``, else ``decided``."""
     missing = [m for m in dict.fromkeys(missing) if m]
     status = INCONCLUSIVE if missing or decided is None else decided
-    diff = float(value) - float(paper) if _finite(value) and _finite(paper) else np.nan
+    diff = float(value) - float(paper) if is_finite(value) and is_finite(paper) else np.nan
     return dict(section="claim", claim=claim, check=check, dataset=dataset, model=model, status=status,
                 value=value, paper=paper, difference=diff, criterion=criterion, needs=needs,
                 missing=MISSING_SEP.join(missing), detail=detail)
@@ -265,6 +213,7 @@ def overall(statuses) -> str:
     if not st or INCONCLUSIVE in st:
         return INCONCLUSIVE
     return REPRODUCED
+
 
 
 # --------------------------------------------------------------------------------------------------
@@ -284,7 +233,7 @@ def _epochs_missing(runs: pd.DataFrame, required: int, what: str, key: str) -> l
 
 def _main_epochs_missing(runs: pd.DataFrame, dataset: str) -> list[str]:
     need = PAPER_DESIGN["epochs"].get(dataset)
-    return _epochs_missing(runs, need, f"{_title(dataset)} runs", f"training.epochs.{dataset}") if need else []
+    return _epochs_missing(runs, need, f"{dataset_title(dataset)} runs", f"training.epochs.{dataset}") if need else []
 
 
 def _seeds_missing(agg_rows: pd.DataFrame, what: str) -> list[str]:
@@ -337,11 +286,11 @@ def _selection_missing(df: pd.DataFrame, dataset: str, selected: pd.DataFrame, m
     main = _main(df, dataset)
     agg = _aggregate(main)
     if agg.empty or not (agg["model"] == "vANN").any():
-        return [f"vANN main runs on {_title(dataset)} (the reference that fixes the paper's networks)"]
+        return [f"vANN main runs on {dataset_title(dataset)} (the reference that fixes the paper's networks)"]
     out = _reference_missing(agg[agg["model"] == "vANN"], "test_acc", " (which fixes the paper's networks)")
     s = selected[selected["model"] == model]
     if s.empty:
-        return out + [f"{model} main runs on {_title(dataset)}"]
+        return out + [f"{model} main runs on {dataset_title(dataset)}"]
     s = s.iloc[0]
     if s["reason"] == REASON_FALLBACK and s["match_status"] == "never matched":
         a = agg[(agg["model"] == model) & agg["test_acc_mean"].notna()]
@@ -390,9 +339,9 @@ def table1(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
-def table2(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
+def table2(df: pd.DataFrame, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     """Table 2: the sequential task on the paper's networks: each model's network is fixed from the
-    clean main experiment (:func:`~dendritic.analysis.select_networks`, selection "paper") and
+    clean main experiment (:func:`~dendritic.trials.select_networks`, selection "paper") and
     looked up in the sequential runs; mean test accuracy (%) and mean test loss (SD over seeds in
     ``detail``) next to the paper's. Models run but not in the paper's table are listed without a
     paper value."""
@@ -400,7 +349,7 @@ def table2(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
     selected = select_networks(df, dataset, "paper")
     runs = sequential_runs(df, dataset, selected, models=None) if len(seq) and len(selected) else seq.iloc[:0]
     agg = _aggregate(runs)
-    extra = sorted(set(seq["model"]) - set(PAPER_TABLE2["model"]), key=_model_key)
+    extra = sorted(set(seq["model"]) - set(PAPER_TABLE2["model"]), key=legend_key)
     refs = pd.concat([PAPER_TABLE2, pd.DataFrame({"model": extra})], ignore_index=True)
     rows = []
     for _, ref in refs.iterrows():
@@ -418,9 +367,9 @@ def table2(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
         cfg = f"{where}, {int(b['n_params'])} parameters, {int(b['n'])} seeds" + _n_diverged_txt(b.to_frame().T)
         rows.append(_table_row("Table 2", dataset, m, "test accuracy (%)", 100 * b["test_acc_mean"],
                                ref["test_acc_pct"],
-                               detail=f"± {_fmt(100 * b['test_acc_std'], '.2f')} (SD over seeds); {cfg}"))
+                               detail=f"± {fmt(100 * b['test_acc_std'], '.2f')} (SD over seeds); {cfg}"))
         rows.append(_table_row("Table 2", dataset, m, "test loss", b["test_loss_mean"], ref["test_loss"],
-                               detail=f"± {_fmt(b['test_loss_std'], '.3g')} (SD over seeds); {cfg}"))
+                               detail=f"± {fmt(b['test_loss_std'], '.3g')} (SD over seeds); {cfg}"))
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
@@ -452,12 +401,12 @@ def claim_a(df: pd.DataFrame) -> pd.DataFrame:
                 criterion = f"fold = vANN-best params / match params ≥ {FOLD:g}"
                 paper = FOLD
                 if mv is None:
-                    rows.append(_check("a", check, d, m, None, [f"vANN main runs on {_title(d)}"], needs, criterion,
+                    rows.append(_check("a", check, d, m, None, [f"vANN main runs on {dataset_title(d)}"], needs, criterion,
                                        paper=paper))
                     continue
                 mine = agg[(agg["model"] == m) & agg[f"{metric}_mean"].notna()]
                 if mine.empty:
-                    rows.append(_check("a", check, d, m, None, [f"{m} main runs on {_title(d)}"], needs, criterion,
+                    rows.append(_check("a", check, d, m, None, [f"{m} main runs on {dataset_title(d)}"], needs, criterion,
                                        paper=paper))
                     continue
                 r = mv[mv["model"] == m].iloc[0]
@@ -513,27 +462,27 @@ def claim_b(df: pd.DataFrame) -> pd.DataFrame:
                      "rise for vANN")
             r = runs[runs["model"] == m]
             if r.empty:
-                rows.append(_check("b", check, d, m, None, [f"{m} main runs on {_title(d)}"], needs, criterion))
+                rows.append(_check("b", check, d, m, None, [f"{m} main runs on {dataset_title(d)}"], needs, criterion))
                 continue
             agg = _aggregate(r)
-            ok = r[~_diverged(r) & np.isfinite(r["test_loss"].astype(float))]
+            ok = r[~diverged_mask(r) & np.isfinite(r["test_loss"].astype(float))]
             sizes = sorted({float(p) for p in agg.loc[agg["n"] > 0, "n_params"]})
             span = sizes[-1] / sizes[0] if sizes else float("nan")
             missing = _main_epochs_missing(r, d) + _seeds_missing(agg, f"every {m} size")
             if len(sizes) < MIN_SIZES:
                 missing.append(f"≥ {MIN_SIZES} {m} sizes (this run: {len(sizes)}; add sizes to experiments.main)")
             if not (span >= MIN_SPAN):
-                missing.append(f"{m} sizes spanning ≥ {MIN_SPAN:g}× in parameters (this run: {_fmt(span, '.3g')}×)")
+                missing.append(f"{m} sizes spanning ≥ {MIN_SPAN:g}× in parameters (this run: {fmt(span, '.3g')}×)")
             rho, p = spearman(ok["n_params"].astype(float), ok["test_loss"].astype(float))
-            if not _finite(rho):
+            if not is_finite(rho):
                 missing.append("a test loss that varies across ≥ 3 finite runs")
                 decided = None
             else:
                 grows = rho > 0 and p < ALPHA
                 decided = REPRODUCED if grows == grows_expected else NOT_REPRODUCED
             dropped = len(r) - len(ok)
-            detail = (f"ρ = {_fmt(rho, '.2f')}, p {_p_txt(p)} over {len(ok)} finite runs at {len(sizes)} sizes "
-                      f"({_fmt(span, '.3g')}× span)"
+            detail = (f"ρ = {fmt(rho, '.2f')}, p {_p_txt(p)} over {len(ok)} finite runs at {len(sizes)} sizes "
+                      f"({fmt(span, '.3g')}× span)"
                       + (f"; {dropped} diverged run{'s' if dropped != 1 else ''} left out" if dropped else ""))
             rows.append(_check("b", check, d, m, decided, missing, needs, criterion, value=rho, detail=detail))
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
@@ -550,7 +499,7 @@ def claim_c(nodes: pd.DataFrame | None, df: pd.DataFrame | None = None) -> pd.Da
     SI ≥ 1 of the paper's networks of dANN-R, dANN-LRF, dANN-GRF and vANN (Fig. 5).
 
     ``df``: the summary, to check that the node table is of the paper's networks
-    (:func:`~dendritic.analysis.select_networks`) and the run's epochs; without it those two
+    (:func:`~dendritic.trials.select_networks`) and the run's epochs; without it those two
     requirements are reported missing."""
     rows = []
     crit = {m: ("class-specific (SI = 1) share of the SI ≥ 1 nodes > 0.5" if m == "vANN"
@@ -601,11 +550,11 @@ def claim_c(nodes: pd.DataFrame | None, df: pd.DataFrame | None = None) -> pd.Da
             else:
                 decided = REPRODUCED if value > MOSTLY else NOT_REPRODUCED
             layers = "; ".join(
-                f"{lay}: {_fmt(selectivity_shares(g['selectivity'].where(g['_active']))['mixed'], '.2f')} mixed"
+                f"{lay}: {fmt(selectivity_shares(g['selectivity'].where(g['_active']))['mixed'], '.2f')} mixed"
                 for lay, g in n.groupby("layer", sort=False)) if "layer" in n else ""
             detail = (f"{sh['n_counted']} of {sh['n_nodes']} nodes counted (SI ≥ 1); left out: {sh['n_never_active']} "
-                      f"never active, {sh['n_si0']} with SI = 0; mixed {_fmt(sh['mixed'], '.2f')}, class-specific "
-                      f"{_fmt(sh['specific'], '.2f')}" + (f" ({layers})" if layers else "")
+                      f"never active, {sh['n_si0']} with SI = 0; mixed {fmt(sh['mixed'], '.2f')}, class-specific "
+                      f"{fmt(sh['specific'], '.2f')}" + (f" ({layers})" if layers else "")
                       + (f"; {net}" if net else ""))
             rows.append(_check("c", check, d, m, decided, missing, needs, crit[m], value=value, detail=detail))
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
@@ -620,14 +569,14 @@ def _rank(table: pd.DataFrame, col: str, higher: bool, scale: float = 1.0) -> tu
         return float("nan"), 0, "no finite value for dANN-LRF"
     v = float(t.loc[t["model"] == "dANN-LRF", f"{col}_mean"].iloc[0]) * scale
     others = t[t["model"] != "dANN-LRF"]
-    txt = ", ".join(f"{m} {_fmt(x * scale, '.4g')} ± {_fmt(sd * scale, '.2g')}" for m, x, sd in
+    txt = ", ".join(f"{m} {fmt(x * scale, '.4g')} ± {fmt(sd * scale, '.2g')}" for m, x, sd in
                     zip(t["model"], t[f"{col}_mean"], t[f"{col}_std"]))
     return v, order.index("dANN-LRF") + 1, (f"rank {order.index('dANN-LRF') + 1} of {len(order)} "
                                             f"({'higher' if higher else 'lower'} is better): {txt}"
                                             if len(others) else "no other model")
 
 
-def claim_d(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
+def claim_d(df: pd.DataFrame, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     """(d) dANN-LRF best under noise (efficiency at every σ, as in Fig. 7b) and in the sequential
     task (Table 2), among dANN-R, dANN-LRF, dANN-GRF and vANN on the paper's networks."""
     rows = []
@@ -640,7 +589,7 @@ def claim_d(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
     needs = f"noise runs at every selected (D, S) and σ, at the paper's epochs; {base_needs}"
     if noise_all.empty:
         rows.append(_check("d", "dANN-LRF is the most efficient model under noise", dataset, "dANN-LRF", None,
-                           [f"noise-experiment runs on {_title(dataset)} (experiments.noise)"], needs,
+                           [f"noise-experiment runs on {dataset_title(dataset)} (experiments.noise)"], needs,
                            "highest accuracy efficiency, lowest loss efficiency at every σ"))
     else:
         nr = noise_runs(df, dataset, selected, COMPARED_MODELS)
@@ -674,7 +623,7 @@ def claim_d(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
     needs = f"sequential runs at every selected (D, S), {SEQUENTIAL_EPOCHS} epochs; {base_needs}"
     if seq_all.empty:
         rows.append(_check("d", "dANN-LRF is the best model in the sequential task", dataset, "dANN-LRF", None,
-                           [f"sequential-task runs on {_title(dataset)} (experiments.sequential)"], needs,
+                           [f"sequential-task runs on {dataset_title(dataset)} (experiments.sequential)"], needs,
                            "highest mean test accuracy, lowest mean test loss"))
         return pd.DataFrame(rows, columns=CSV_COLUMNS)
     sr = sequential_runs(df, dataset, selected, COMPARED_MODELS)
@@ -686,7 +635,7 @@ def claim_d(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
     common += _epochs_missing(seq_all[seq_all["model"].isin(COMPARED_MODELS)], SEQUENTIAL_EPOCHS,
                               "sequential runs", "experiments.sequential.epochs")
     table = efficiency_table(sr, norm_by=("dataset",)) if len(sr) else pd.DataFrame()
-    others = sorted(set(seq_all["model"]) - set(COMPARED_MODELS), key=_model_key)
+    others = sorted(set(seq_all["model"]) - set(COMPARED_MODELS), key=legend_key)
     ref = PAPER_TABLE2.set_index("model").loc["dANN-LRF"]
     for col, higher, what, paper, scale in (
             ("test_acc", True, "highest mean test accuracy (%)", ref["test_acc_pct"], 100),
@@ -706,118 +655,6 @@ def claim_d(df: pd.DataFrame, dataset: str = "fmnist") -> pd.DataFrame:
                            paper=paper, detail=txt + _n_diverged_txt(table)))
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
-# --------------------------------------------------------------------------------------------------
-# scale of the configuration
-# --------------------------------------------------------------------------------------------------
-def scale_rows(config: Mapping[str, Any], df: pd.DataFrame) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """(item, this run, paper) rows describing the configuration's scale, and the list of ways in
-    which it is smaller than the paper's design."""
-    exps = config.get("experiments") or {}
-    seeds = list(config.get("seeds", []))
-    epochs = (config.get("training") or {}).get("epochs", {})
-    used = sorted({d for e in exps.values() for d in e.get("datasets", [])},
-                  key=lambda d: DATASETS.index(d) if d in DATASETS else 99)
-    rows, smaller = [], []
-    rows.append(("seeds (trials)", f"{len(seeds)} ({', '.join(map(str, seeds))})", str(PAPER_DESIGN["seeds"])))
-    if len(seeds) < PAPER_DESIGN["seeds"]:
-        smaller.append(f"{len(seeds)} seeds instead of {PAPER_DESIGN['seeds']}")
-    ep_txt = ", ".join(f"{_title(d)} {epochs.get(d, '?')}" for d in used)
-    rows.append(("epochs", ep_txt or "–", ", ".join(f"{_title(d)} {e}" for d, e in PAPER_DESIGN["epochs"].items())))
-    short = [d for d in used if isinstance(epochs.get(d), int) and epochs[d] < PAPER_DESIGN["epochs"].get(d, 0)]
-    if short:
-        smaller.append("fewer epochs (" + ", ".join(f"{_title(d)} {epochs[d]} instead of "
-                                                   f"{PAPER_DESIGN['epochs'][d]}" for d in short) + ")")
-    grids, not_run = [], []
-    for name, ref in PAPER_DESIGN["experiments"].items():
-        e = exps.get(name)
-        ref_d = ref.get("dendrites", PAPER_DESIGN["dendrites"])
-        ref_s = ref.get("somata", PAPER_DESIGN["somata"])
-        paper_txt = (f"{', '.join(_title(d) for d in ref['datasets'])}; D {ref_d} × S {ref_s}"
-                     + _extra_txt(name, ref))
-        if not e:
-            rows.append((f"experiment `{name}`", "not run", paper_txt))
-            not_run.append(name)
-            continue
-        n_runs = int((df["experiment"] == name).sum()) if "experiment" in df else 0
-        nm = len(e["models"])
-        selected = e.get("networks") == "selected"
-        grid_txt = ("the selected network of each model (paper §4)" if selected
-                    else f"D {list(e['dendrites'])} × S {list(e['somata'])}")
-        txt = (f"{', '.join(_title(d) for d in e['datasets'])}; {nm} model{'s' if nm != 1 else ''}; "
-               f"{grid_txt}" + _extra_txt(name, e) + f"; {n_runs} runs")
-        rows.append((f"experiment `{name}`", txt, paper_txt))
-        if not selected and (len(e["dendrites"]) < len(ref_d) or len(e["somata"]) < len(ref_s)):
-            grids.append(name)
-        missing = [d for d in ref["datasets"] if d not in e["datasets"]]
-        if missing:
-            smaller.append(f"{name}: {', '.join(_title(d) for d in missing)} not run")
-        if "n_models" in ref and len(e["models"]) < ref["n_models"]:
-            smaller.append(f"{name}: {len(e['models'])} of {ref['n_models']} models")
-        if name == "sequential" and e.get("epochs", 50) < ref["epochs"]:
-            smaller.append(f"sequential task: {e.get('epochs')} epoch{'s' if e.get('epochs') != 1 else ''} "
-                           f"instead of {ref['epochs']}")
-    if grids:
-        smaller.append("smaller D × S grid (" + ", ".join(grids) + ")")
-    if not_run:
-        smaller.append("experiments not run: " + ", ".join(not_run))
-    return rows, smaller
-
-
-def _extra_txt(name: str, e: Mapping[str, Any]) -> str:
-    """The experiment's own keys, as text (dropout rates, learning rates, depths, σ, epochs)."""
-    keys = {"dropout": ("rates", "p"), "learning_rate": ("rates", "lr"), "depth": ("layers", "L"),
-            "noise": ("sigmas", "σ")}
-    if name in keys and keys[name][0] in e:
-        key, sym = keys[name]
-        return f"; {sym} ∈ {list(e[key])}"
-    if name == "early_stopping":
-        return f"; ≤ {e.get('max_epochs', 100)} epochs, patience {e.get('patience', 10)}"
-    if name == "sequential":
-        n = e.get("epochs", 50)
-        return f"; {n} epoch{'s' if n != 1 else ''}"
-    return ""
-
-
-
-# --------------------------------------------------------------------------------------------------
-# the report
-# --------------------------------------------------------------------------------------------------
-CLAIMS = {
-    "a": "dANNs reach vANN's best accuracy and minimum loss with fewer parameters (paper: one to three "
-         "orders of magnitude fewer; dANN-LRF more than 10× fewer on FMNIST)",
-    "b": "vANN's test loss grows with network size, the dANNs' does not (overfitting)",
-    "c": "dANN nodes are mostly mixed-selective, vANN nodes mostly class-specific",
-    "d": "dANN-LRF is the best model under noise and in the sequential task",
-}
-
-
-#: What each claim's checks need, and when they hold (the report's header of each claim).
-CLAIM_NEEDS = {
-    "a": (f"main runs of vANN and the dANN at the paper's epochs with ≥ {MIN_SEEDS} seeds per deciding "
-          "configuration; vANN's best (accuracy / loss) inside the sizes tried, or at the paper's grid edge "
-          f"(D={PAPER_LARGEST[0]}, S={PAPER_LARGEST[1]}; D={PAPER_SMALLEST[0]}, S={PAPER_SMALLEST[1]}); a fold "
-          f"below {FOLD:g} counts only when the run tried every size of the paper's grid before the match in the "
-          f"scan; a dANN that never matches counts only when its sizes reach D={PAPER_LARGEST[0]}, "
-          f"S={PAPER_LARGEST[1]}"),
-    "b": (f"main runs at the paper's epochs; ≥ {MIN_SIZES} sizes per model spanning ≥ {MIN_SPAN:g}× in parameters; "
-          f"≥ {MIN_SEEDS} seeds per size"),
-    "c": ("the node table of the paper's networks (analysis.selection: paper) of dANN-R, dANN-LRF, dANN-GRF and "
-          f"vANN, from main runs at the paper's epochs with ≥ {MIN_SEEDS} seeds; a determined selection (vANN's best "
-          "accuracy inside the sizes tried; a dANN that never matched tried up to the paper's largest size)"),
-    "d": ("noise runs (every σ) and sequential runs at the paper's network of each of dANN-R, dANN-LRF, dANN-GRF "
-          f"and vANN, at the paper's epochs (FMNIST 25, sequential task {SEQUENTIAL_EPOCHS}) with ≥ {MIN_SEEDS} seeds; "
-          "a determined selection (as for (c))"),
-}
-CLAIM_CRITERIA = {
-    "a": f"fold = parameters of vANN's best / parameters of the first configuration that beats it ≥ {FOLD:g}",
-    "b": f"vANN: Spearman ρ(parameters, test loss) > 0 with p < {ALPHA}; each dANN: not so",
-    "c": f"over the nodes with SI ≥ 1, dANN mixed-selective (SI ≥ 2) share > {MOSTLY}, vANN class-specific "
-         f"(SI = 1) share > {MOSTLY}",
-    "d": ("dANN-LRF ranks first among dANN-R, dANN-LRF, dANN-GRF, vANN: highest accuracy efficiency and lowest loss "
-          "efficiency at every σ (f normalised over the four models × every σ, σ = 0 the clean runs); highest mean "
-          "test accuracy and lowest mean test loss in the sequential task"),
-}
-
 
 def _overall_row(cid: str, part: pd.DataFrame) -> dict:
     st = list(part["status"])
@@ -834,7 +671,7 @@ def _overall_row(cid: str, part: pd.DataFrame) -> dict:
                 needs="", missing=MISSING_SEP.join(need), detail=summary)
 
 
-def check_claims(df: pd.DataFrame, nodes: pd.DataFrame | None = None, dataset: str = "fmnist") -> pd.DataFrame:
+def check_claims(df: pd.DataFrame, nodes: pd.DataFrame | None = None, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     """Every check of claims (a)-(d) plus one ``overall`` row per claim (model "all")."""
     parts = {"a": claim_a(df), "b": claim_b(df), "c": claim_c(nodes, df), "d": claim_d(df, dataset)}
     frames = []
@@ -842,198 +679,3 @@ def check_claims(df: pd.DataFrame, nodes: pd.DataFrame | None = None, dataset: s
         frames.append(part)
         frames.append(pd.DataFrame([_overall_row(cid, part)], columns=CSV_COLUMNS))
     return pd.concat(frames, ignore_index=True)
-
-
-def build_report(df: pd.DataFrame, config: Mapping[str, Any], nodes: pd.DataFrame | None = None,
-                 dataset: str = "fmnist") -> tuple[str, pd.DataFrame]:
-    """The Markdown report and the CSV frame (:data:`CSV_COLUMNS`)."""
-    t1, t2 = table1(df), table2(df, dataset)
-    claims = check_claims(df, nodes, dataset)
-    frame = pd.concat([t1, t2, claims], ignore_index=True)
-    return _markdown(df, config, t1, t2, claims, dataset), frame
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in r) + " |" for r in rows]
-    return out
-
-
-def _cell(rows: pd.DataFrame, q: str, spec: str) -> str:
-    r = rows[rows["check"] == q]
-    if r.empty:
-        return "–"
-    r = r.iloc[0]
-    if r["status"] == NOT_RUN:
-        return f"not run (paper {format(r['paper'], spec)})"
-    if not _finite(r["value"]):
-        return f"diverged (paper {format(r['paper'], spec)})"
-    return f"{format(r['value'], spec)} / {format(r['paper'], spec)} ({format(r['difference'], '+' + spec)})"
-
-
-def _fmt_loss(v) -> str:
-    return "–" if not _finite(v) else (f"{v:.2f}" if v < 100 else f"{v:.1f}")
-
-
-def _value_txt(r) -> str:
-    v = r["value"]
-    if not _finite(v):
-        return "never matched" if str(r["detail"]).startswith("never matched") else "–"
-    if r["claim"] == "a":
-        return f"{_fmt(v, '.3g')}×"
-    if r["claim"] == "b":
-        return f"ρ = {_fmt(v, '.2f')}"
-    if r["claim"] == "c":
-        return _fmt(v, ".2f")
-    return _fmt(v, ".4g")
-
-
-def _paper_txt(r) -> str:
-    if r["claim"] == "a":
-        return "> 10× (LRF, FMNIST)" if r["model"] == "dANN-LRF" and r["dataset"] == "fmnist" else "10–1000×"
-    if r["claim"] == "b":
-        return "grows" if r["model"] == "vANN" else "flat"
-    if r["claim"] == "c":
-        return "mostly " + ("class-specific" if r["model"] == "vANN" else "mixed")
-    return (_fmt(r["paper"], ".4g") + " (Table 2)") if _finite(r["paper"]) else "dANN-LRF best (Fig. 7b)"
-
-
-_MARK = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ not reproduced", INCONCLUSIVE: "? inconclusive"}
-
-
-def _markdown(df, config, t1, t2, claims, dataset) -> str:
-    n_runs = len(df)
-    div = _diverged(df)
-    scale, smaller = scale_rows(config, df)
-    sel_key = (config.get("analysis") or {}).get("selection", "paper")
-    L: list[str] = []
-    L.append("# Reproduction report: Chavlis & Poirazi (2025), Nat Commun 16:943")
-    L.append("")
-    L.append("*Dendrites endow artificial neural networks with accurate, robust and parameter-efficient "
-             "learning* — this pipeline's numbers next to the paper's, and each claim checked: **reproduced** "
-             "or **not reproduced** when this run has what the check needs, **inconclusive** (with what is "
-             f"missing) when it does not. Computed from `results/summary.csv` ({n_runs} training runs"
-             + (f", of which {int(div.sum())} diverged and are left out of every mean" if div.any() else
-                ", none diverged") + ").")
-    L.append("")
-    L.append("## Scale of this run")
-    L.append("")
-    L += _md_table(["", "this run", "paper"], [list(r) for r in scale]
-                   + [["network of Table 2, Fig. 5-7 (`analysis.selection`)", sel_key,
-                       "paper: first to match vANN's best accuracy; vANN: its best"]])
-    L.append("")
-    if smaller:
-        L.append("**Reduced against the paper's design:** " + "; ".join(smaller) + ". The checks below say which "
-                 "claims this run can still decide; the others are inconclusive, with what they would need.")
-    else:
-        L.append("This configuration has the paper's full design.")
-    if sel_key != "paper":
-        L.append("")
-        L.append(f"`analysis.selection: {sel_key}`: the figures and node tables use each model's most accurate "
-                 "network; Table 2 and claim (d) below are judged on the paper's networks all the same, and claim "
-                 "(c) needs the node tables of the paper's networks.")
-    L.append("")
-    L.append("## Verdicts at a glance")
-    L.append("")
-    ov = claims[claims["check"] == "overall"].set_index("claim")
-    rows = []
-    for cid, text in CLAIMS.items():
-        r = ov.loc[cid]
-        rows.append([f"({cid}) {text}", f"**{r['status']}**", r["detail"]])
-    L += _md_table(["claim", "status", "checks"], rows)
-    L.append("")
-    L.append("*reproduced*: every check holds on a run that has what it needs; *not reproduced*: at least one "
-             "check that had what it needs fails; *inconclusive*: no check failed, but at least one lacks what "
-             "it needs (listed below).")
-    L.append("")
-    need = [(cid, x) for cid, m in zip(ov.index, ov["missing"]) if m for x in str(m).split(MISSING_SEP)]
-    if need:
-        L.append("## What the inconclusive checks need")
-        L.append("")
-        seen: dict[str, list[str]] = {}
-        for cid, x in need:
-            seen.setdefault(x, []).append(cid)
-        for x, cids in seen.items():
-            L.append(f"- ({', '.join(dict.fromkeys(cids))}) {x}")
-        L.append("")
-
-    L.append("## Claims, checked")
-    L.append("")
-    for cid, text in CLAIMS.items():
-        part = claims[(claims["claim"] == cid) & (claims["check"] != "overall")]
-        L.append(f"### ({cid}) {text}")
-        L.append("")
-        L.append(f"Needs: {CLAIM_NEEDS[cid]}. Criterion: {CLAIM_CRITERIA[cid]}.")
-        L.append("")
-        body = [[_title(r["dataset"]) if r["dataset"] else "–", r["check"], _MARK[r["status"]], _value_txt(r),
-                 _paper_txt(r), (f"**missing:** {r['missing'].replace(MISSING_SEP, '; ')}. " if r["missing"] else "")
-                 + str(r["detail"])]
-                for r in part.to_dict("records")]
-        header = ["dataset", "check", "status", "this run", "paper", "details"]
-        L += _md_table(header, body) if body else ["(no checks)"]
-        L.append("")
-
-    L.append("## Table 1 — best-accuracy models (main experiment)")
-    L.append("")
-    L.append("Per dataset, each model's configuration with the highest mean test accuracy over seeds; its mean "
-             "test accuracy and mean test loss. Cells: **this run / paper (difference)**.")
-    for q, spec, title in (("test accuracy (%)", ".2f", "Test accuracy (%)"), ("test loss", ".4f", "Test loss")):
-        L.append("")
-        L.append(f"**{title}**")
-        L.append("")
-        L += _md_table(["model"] + [_title(d) for d in DATASETS],
-                       [[m] + [_cell(t1[(t1["model"] == m) & (t1["dataset"] == d)], q, spec) for d in DATASETS]
-                        for m in TABLE_MODELS])
-    ran = t1[(t1["status"] != NOT_RUN) & (t1["check"] == "test loss")]
-    if len(ran):
-        L.append("")
-        L.append("Configurations: " + "; ".join(
-            f"{r['model']} {_title(r['dataset'])} {r['detail'].split(' configuration ')[-1]}"
-            for r in ran.to_dict("records")) + ".")
-    L.append("")
-
-    L.append(f"## Table 2 — sequential {_title(dataset)} (class-ordered batches)")
-    L.append("")
-    if (t2["status"] == NOT_RUN).all() and not (df["experiment"] == "sequential").any():
-        L.append("Not run: the configuration has no `sequential` experiment.")
-    else:
-        rows = []
-        for m in t2["model"].drop_duplicates():
-            r = t2[t2["model"] == m]
-            ref = PAPER_TABLE2.set_index("model").reindex([m]).reset_index().iloc[0]
-            sd_ref = f" ± {ref['test_acc_sd']:.2f}" if _finite(ref["test_acc_sd"]) else ""
-            acc_ref = f"{ref['test_acc_pct']:.2f}{sd_ref}" if _finite(ref["test_acc_pct"]) else "not in the paper"
-            a, lo = r[r["check"] == "test accuracy (%)"].iloc[0], r[r["check"] == "test loss"].iloc[0]
-            if a["status"] == NOT_RUN:
-                rows.append([m, "not run", acc_ref, "–", "not run", _fmt_loss(ref["test_loss"]), "–", a["detail"]])
-                continue
-            sd, where = a["detail"].split(" (SD")[0], a["detail"].split("; ", 1)[-1]
-            rows.append([m, f"{_fmt(a['value'], '.2f')} {sd}", acc_ref, _fmt(a["difference"], "+.2f"),
-                         _fmt(lo["value"], ".3g"), _fmt_loss(ref["test_loss"]), _fmt(lo["difference"], "+.3g"), where])
-        L += _md_table(["model", "accuracy % (± SD)", "paper", "Δ", "test loss", "paper", "Δ", "network"], rows)
-        L.append("")
-        L.append("Each model's network is fixed from the clean main experiment by the paper's rule (first "
-                 "configuration above vANN's best mean accuracy; vANN: its best) and looked up in the sequential "
-                 "runs; no new best is chosen among them. The paper gives a spread for vANN only (np.std, ddof = 0; "
-                 "here ddof = 1).")
-    L.append("")
-    L.append("---")
-    L.append("Generated by `dendritic.reproduction` (rule `reproduction`); every number is also in "
-             "`results/reproduction.csv` (one row per table cell or check: " + ", ".join(CSV_COLUMNS) + ").")
-    L.append("")
-    return "\n".join(L)
-
-
-def write_reproduction(summary_path: str | Path, md_path: str | Path, csv_path: str | Path,
-                       config: Mapping[str, Any], node_stats_path: str | Path | None = None,
-                       dataset: str = "fmnist") -> pd.DataFrame:
-    """Read the summary (and the node table, when given), write the report and the CSV atomically."""
-    from dendritic import runio
-    from dendritic.summary import load_summary
-
-    df = load_summary(summary_path)
-    nodes = pd.read_csv(node_stats_path) if node_stats_path else None
-    md, frame = build_report(df, config, nodes, dataset)
-    runio.write_atomic(md_path, lambda p: Path(p).write_text(md, encoding="utf-8"))
-    runio.write_atomic(csv_path, lambda p: frame.to_csv(p, index=False, float_format="%.6g"))
-    return frame
