@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
+
+from dendritic.config import deferred_experiments, expand_cells
 
 #: Tables of the best-model analyses (Fig. 5, 6), one CSV each under ``results/analysis/``.
 ANALYSIS_TABLES = ("best_cells", "node_stats", "weight_stats", "weight_hists", "representations",
@@ -42,6 +45,19 @@ SPARSE_PAIRS: list[tuple[str, str, str]] = [
 def sort_datasets(names) -> list[str]:
     names = list(dict.fromkeys(names))
     return sorted(names, key=lambda d: (DATASET_ORDER.index(d) if d in DATASET_ORDER else 99, d))
+
+
+def planned_cells(config: Mapping[str, Any]) -> list:
+    """What a (validated) configuration will train: its grid cells (:class:`dendritic.config.Cell`)
+    plus, for each experiment trained on the selected networks (``networks: selected``), one
+    placeholder per (dataset, model) with ``experiment``, ``dataset`` and ``model``: their cells are
+    known only once the main experiment has selected its networks."""
+    return list(expand_cells(config)) + [
+        SimpleNamespace(experiment=name, dataset=ds, model=m)
+        for name in deferred_experiments(config)
+        for ds in config["experiments"][name]["datasets"]
+        for m in config["experiments"][name]["models"]
+    ]
 
 
 def noise_dataset(cells) -> str:

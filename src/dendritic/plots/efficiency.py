@@ -40,7 +40,7 @@ from dendritic.analysis import (PAPER_COMPARED, aggregate_seeds, best_accuracy_r
 from dendritic.plots import style
 from dendritic.plots.performance import _diverged_note, _errorbar
 from dendritic.plan import (  # noqa: F401  (re-exported for the figure modules)
-    DATASET_ORDER, FIG3_MODELS, SAMPLING_PAIRS, SPARSE_PAIRS, robustness_dataset, sort_datasets)
+    DATASET_ORDER, FIG3_MODELS, SAMPLING_PAIRS, SPARSE_PAIRS, noise_dataset, sort_datasets)
 from dendritic.summary import load_summary
 
 #: The names the paper's figures use for the datasets.

@@ -34,9 +34,9 @@ from dendritic.plots.efficiency import (
     best_rows,
     dataset_title,
     log_param_axis,
+    noise_dataset,
     ordered_models,
     present_pairs,
-    robustness_dataset,
     select,
     sort_datasets,
 )
