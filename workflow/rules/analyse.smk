@@ -1,5 +1,5 @@
-# Stage 4: analyses (best models, parameters to match vANN, efficiency, class selectivity,
-# representations). Filled in as the analyses land.
+# Stage 4: analyses: the network each model is judged by (selection), the best models' nodes,
+# weights and representations (Figs 5-6), the reproduction verdict.
 
 
 # --- The network of each model that the later analyses use (paper §4), fixed from the clean main
@@ -27,8 +27,6 @@ checkpoint select_networks:
 # needed) --- One job per model: it reads summary.csv to select that model's network
 # (analysis.selection; the paper's rule compares with vANN's runs in the same summary) and
 # therefore takes the weights of all its main-experiment cells as input.
-
-from dendritic.plan import ANALYSIS_TABLES
 
 ANALYSIS_MODELS = sorted({c.model for c in analysis_dataset_cells()})
 
@@ -82,29 +80,16 @@ rule analysis_tables:
         "../scripts/concat_tables.py"
 
 
-if analysis_dataset_cells():
-    TARGETS += [f"results/analysis/{t}.csv" for t in ANALYSIS_TABLES]
-
-
 # --- Reproduction verdict: the paper's Tables 1-2 next to this run's, each claim of the paper
 # checked: reproduced / not reproduced with the number that decides it, or inconclusive with what
 # the run lacks (dendritic.reproduction). Claim (c) reads the node table of the analyses above
-# when the configuration enables them (and a rule produces it). ---
-
-from dendritic.plan import robustness_dataset
-
-REPRODUCTION_NODE_STATS = "results/analysis/node_stats.csv"
+# when the configuration runs them (ANALYSES). ---
 
 
 rule reproduction:
     input:
         summary="results/summary.csv",
-        nodes=lambda wc: (
-            [REPRODUCTION_NODE_STATS]
-            if analysis_dataset_cells()
-            and any(REPRODUCTION_NODE_STATS in map(str, r.output) for r in workflow.rules)
-            else []
-        ),
+        **({"nodes": "results/analysis/node_stats.csv"} if ANALYSES else {}),
     output:
         md=report(
             "results/reproduction.md",
@@ -119,7 +104,7 @@ rule reproduction:
             "experiments": config.get("experiments") or {},
             "analysis": {"selection": config["analysis"]["selection"]},
         },
-        dataset=robustness_dataset(PLANNED),
+        dataset=noise_dataset(PLANNED),
     conda:
         "../../environment.yml"
     log:
@@ -127,6 +112,3 @@ rule reproduction:
     script:
         "../scripts/reproduction.py"
 
-
-if PLANNED:
-    TARGETS += ["results/reproduction.md", "results/reproduction.csv"]

@@ -61,7 +61,7 @@ def prepared_checksum(wildcards):
     path = checkpoints.prepare_dataset.get(dataset=wildcards.dataset).output.data
     checksum = prepared_cache_checksum(path)
     if wildcards.dataset not in _CHECKED_PROVENANCE:
-        cell = f"{RUNS}/{wildcards.experiment}/{wildcards.dataset}/{wildcards.model}/{wildcards.cell}"
+        cell = RUN_DIR.format(**dict(wildcards.items()))
         trained = trained_data_checksum(f"{cell}/provenance.json")
         if trained is not None:
             _CHECKED_PROVENANCE.add(wildcards.dataset)

@@ -3,14 +3,20 @@
 # the data themselves, the cell's parameters or the code retrains a finished cell.
 
 
+#: The four files of a cell's run folder (RUN_DIR, common.smk).
+RUN_FILES = {
+    "metrics": "metrics.csv",
+    "history": "history.csv",
+    "weights": "weights.pt",
+    "provenance": "provenance.json",
+}
+
+
 rule train:
     input:
         data=prepared_cache,
     output:
-        metrics=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/metrics.csv",
-        history=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/history.csv",
-        weights=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/weights.pt",
-        provenance=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/provenance.json",
+        **{name: f"{RUN_DIR}/{file}" for name, file in RUN_FILES.items()},
     params:
         cell=cell_params,
         device=config["training"]["device"],
