@@ -13,12 +13,12 @@ checkpoint select_networks:
         lambda wc: metrics_files("main", wc.dataset),
     output:
         selection_file("{dataset}"),
-    params:
-        selections=["paper", config["analysis"]["selection"]],
-    conda:
-        "../../environment.yml"
     log:
         "logs/selection/{dataset}.log",
+    conda:
+        "../../environment.yml"
+    params:
+        selections=["paper", config["analysis"]["selection"]],
     script:
         "../scripts/select_networks.py"
 
@@ -38,6 +38,16 @@ rule analyse_best_model:
         weights=lambda wc: [f"{cell_dir(c)}/weights.pt" for c in main_cells(wc.dataset, [wc.model])],
     output:
         **{t: f"results/analysis/{{dataset}}/{{model}}/{t}.csv" for t in ANALYSIS_TABLES},
+    log:
+        "logs/analysis/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/analysis/{dataset}/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         device=config["training"]["device"],
         selection=config["analysis"]["selection"],
@@ -48,16 +58,6 @@ rule analyse_best_model:
         tsne_kwargs={"max_iter": config["analysis"]["tsne"]["max_iter"]},
         repeats=config["analysis"]["tsne"]["repeats"],
         hit_includes_self=config["analysis"]["tsne"]["hit_includes_self"],
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/analysis/{dataset}/{model}.log",
-    benchmark:
-        "results/benchmarks/analysis/{dataset}/{model}.tsv"
-    threads: 1
-    resources:
-        mem_mb=8000,
-        runtime=60,
     script:
         "../scripts/analyse_best_model.py"
 
@@ -72,10 +72,10 @@ rule analysis_tables:
         ),
     output:
         **{t: f"results/analysis/{t}.csv" for t in ANALYSIS_TABLES},
-    conda:
-        "../../environment.yml"
     log:
         "logs/analysis/tables.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/concat_tables.py"
 
@@ -88,8 +88,8 @@ rule analysis_tables:
 
 rule reproduction:
     input:
-        summary="results/summary.csv",
         **({"nodes": "results/analysis/node_stats.csv"} if ANALYSES else {}),
+        summary="results/summary.csv",
     output:
         md=report(
             "results/reproduction.md",
@@ -97,6 +97,10 @@ rule reproduction:
             category="Reproduction verdict",
         ),
         csv="results/reproduction.csv",
+    log:
+        "logs/analysis/reproduction.log",
+    conda:
+        "../../environment.yml"
     params:
         config={
             "seeds": config["seeds"],
@@ -105,10 +109,5 @@ rule reproduction:
             "analysis": {"selection": config["analysis"]["selection"]},
         },
         dataset=noise_dataset(PLANNED),
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/analysis/reproduction.log",
     script:
         "../scripts/reproduction.py"
-

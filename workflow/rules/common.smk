@@ -54,8 +54,14 @@ def cell_params(wildcards):
         return CELL_PARAMS[key]
     size = re.match(r"D(\d+)_S(\d+)", wildcards.cell)
     if wildcards.experiment in DEFERRED and size:
-        for cell in experiment_cells(config, wildcards.experiment, wildcards.dataset,
-                                     wildcards.model, int(size[1]), int(size[2])):
+        for cell in experiment_cells(
+            config,
+            wildcards.experiment,
+            wildcards.dataset,
+            wildcards.model,
+            int(size[1]),
+            int(size[2]),
+        ):
             if cell.id == wildcards.cell:
                 return cell.to_dict()
     raise WorkflowError(f"no training cell {'/'.join(key)} in the configuration")

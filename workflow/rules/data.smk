@@ -13,18 +13,18 @@ checkpoint prepare_dataset:
     output:
         data=f"{DATA}/{{dataset}}.pt",
         meta=f"{DATA}/{{dataset}}.json",
-    params:
-        raw_dir=lambda wc: f"{DATA}/raw/{wc.dataset}",
-        mirrors=config["data"]["mirrors"],
-        download=config["data"]["download"],
-    conda:
-        "../../environment.yml"
     log:
         "logs/data/{dataset}.log",
     benchmark:
         "results/benchmarks/data/{dataset}.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=8000,
+    params:
+        raw_dir=lambda wc: f"{DATA}/raw/{wc.dataset}",
+        mirrors=config["data"]["mirrors"],
+        download=config["data"]["download"],
     script:
         "../scripts/prepare_dataset.py"
 

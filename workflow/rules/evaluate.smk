@@ -7,10 +7,10 @@ rule summary:
         all_metrics_files,
     output:
         "results/summary.csv",
-    conda:
-        "../../environment.yml"
     log:
         "logs/summary.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/summary.py"
 
@@ -27,22 +27,24 @@ rule test_noise_model:
     input:
         data=prepared_cache,  # verified, ancient() (data.smk)
         weights=lambda wc: [f"{cell_dir(c)}/weights.pt" for c in main_cells(wc.dataset, [wc.model])],
-        metrics=lambda wc: [f"{cell_dir(c)}/metrics.csv" for c in main_cells(wc.dataset, [wc.model])],
+        metrics=lambda wc: [
+            f"{cell_dir(c)}/metrics.csv" for c in main_cells(wc.dataset, [wc.model])
+        ],
     output:
         "results/test_noise/{dataset}/{model}.csv",
-    params:
-        sigmas=config["analysis"]["test_noise"]["sigmas"],
-        device=config["training"]["device"],
-    conda:
-        "../../environment.yml"
     log:
         "logs/test_noise/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/test_noise/{dataset}/{model}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=240,
+    params:
+        sigmas=config["analysis"]["test_noise"]["sigmas"],
+        device=config["training"]["device"],
     script:
         "../scripts/test_noise_model.py"
 
@@ -52,9 +54,9 @@ rule test_noise:
         [f"results/test_noise/{d}/{m}.csv" for d, m in TEST_NOISE_PAIRS],
     output:
         "results/test_noise.csv",
-    conda:
-        "../../environment.yml"
     log:
         "logs/test_noise/table.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/concat_tables.py"

@@ -21,13 +21,13 @@ for _name, _fig in FIGURES.items():
                 f"{FIGS}/{_name}.png", caption=f"../report/{_name}.rst", category=_fig.category
             ),
             pdf=f"{FIGS}/{_name}.pdf",
+        log:
+            f"logs/figures/{_name}.log",
+        conda:
+            "../../environment.yml"
         params:
             plot=_fig.plot,
             kwargs=FIGURE_PARAMS[_name],
-        conda:
-            "../../environment.yml"
-        log:
-            f"logs/figures/{_name}.log",
         script:
             "../scripts/figure.py"
 
@@ -43,12 +43,14 @@ rule fig5:
         best_cells="results/analysis/best_cells.csv",
         meta=f"{DATA}/{config['analysis']['dataset']}.json",
     output:
-        png=report(f"{FIGS}/fig5.png", caption="../report/fig5.rst", category=FIGURES["fig5"].category),
+        png=report(
+            f"{FIGS}/fig5.png", caption="../report/fig5.rst", category=FIGURES["fig5"].category
+        ),
         pdf=f"{FIGS}/fig5.pdf",
-    conda:
-        "../../environment.yml"
     log:
         "logs/figures/fig5.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/fig5.py"
 
@@ -60,33 +62,37 @@ rule fig6:
         best_cells="results/analysis/best_cells.csv",
         meta=f"{DATA}/{config['analysis']['dataset']}.json",
     output:
-        png=report(f"{FIGS}/fig6.png", caption="../report/fig6.rst", category=FIGURES["fig6"].category),
+        png=report(
+            f"{FIGS}/fig6.png", caption="../report/fig6.rst", category=FIGURES["fig6"].category
+        ),
         pdf=f"{FIGS}/fig6.pdf",
-    conda:
-        "../../environment.yml"
     log:
         "logs/figures/fig6.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/fig6.py"
 
 
+#: The prepared dataset of Fig. 7's example images, when the noise experiment runs on it.
 _NOISE_EXAMPLES = noise_examples_dataset(PLANNED)
 
 
 rule fig7:
     input:
-        summary="results/summary.csv",
-        # the prepared dataset of the example images, when the noise experiment runs on it
         **({"prepared": ancient(f"{DATA}/{_NOISE_EXAMPLES}.pt")} if _NOISE_EXAMPLES else {}),
+        summary="results/summary.csv",
     output:
-        png=report(f"{FIGS}/fig7.png", caption="../report/fig7.rst", category=FIGURES["fig7"].category),
+        png=report(
+            f"{FIGS}/fig7.png", caption="../report/fig7.rst", category=FIGURES["fig7"].category
+        ),
         pdf=f"{FIGS}/fig7.pdf",
-    params:
-        kwargs=FIGURE_PARAMS["fig7"],
-    conda:
-        "../../environment.yml"
     log:
         "logs/figures/fig7.log",
+    conda:
+        "../../environment.yml"
+    params:
+        kwargs=FIGURE_PARAMS["fig7"],
     script:
         "../scripts/fig7.py"
 
@@ -101,12 +107,12 @@ rule suppl_fig1:
             category=FIGURES["suppl_fig1"].category,
         ),
         pdf=f"{FIGS}/suppl_fig1.pdf",
-    params:
-        datasets=config["datasets"],
-    conda:
-        "../../environment.yml"
     log:
         "logs/figures/suppl_fig1.log",
+    conda:
+        "../../environment.yml"
+    params:
+        datasets=config["datasets"],
     script:
         "../scripts/suppl_fig1.py"
 
@@ -121,12 +127,12 @@ rule suppl_fig2:
             category=FIGURES["suppl_fig2"].category,
         ),
         pdf=f"{FIGS}/suppl_fig2.pdf",
-    params:
-        cells=[c.to_dict() for c in curve_cells()],
-    conda:
-        "../../environment.yml"
     log:
         "logs/figures/suppl_fig2.log",
+    conda:
+        "../../environment.yml"
+    params:
+        cells=[c.to_dict() for c in curve_cells()],
     script:
         "../scripts/suppl_fig2.py"
 
@@ -144,12 +150,12 @@ rule ext_test_noise:
             category=FIGURES["ext_test_noise"].category,
         ),
         pdf=f"{FIGS}/ext_test_noise.pdf",
+    log:
+        "logs/figures/ext_test_noise.log",
+    conda:
+        "../../environment.yml"
     params:
         plot=FIGURES["ext_test_noise"].plot,
         kwargs=FIGURE_PARAMS["ext_test_noise"],
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/ext_test_noise.log",
     script:
         "../scripts/figure.py"

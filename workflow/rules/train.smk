@@ -17,18 +17,18 @@ rule train:
         data=prepared_cache,
     output:
         **{name: f"{RUN_DIR}/{file}" for name, file in RUN_FILES.items()},
-    params:
-        cell=cell_params,
-        device=config["training"]["device"],
-        data_sha256=prepared_checksum,
-    conda:
-        "../../environment.yml"
     log:
         "logs/train/{experiment}/{dataset}/{model}/{cell}.log",
     benchmark:
         "results/benchmarks/train/{experiment}/{dataset}/{model}/{cell}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=4000,
+    params:
+        cell=cell_params,
+        device=config["training"]["device"],
+        data_sha256=prepared_checksum,
     script:
         "../scripts/train.py"
