@@ -7,6 +7,7 @@ workflow, in every job too.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -235,8 +236,6 @@ def planned_figures(cells, config: Mapping[str, Any],
 def read_selected_networks(path) -> dict[str, list[tuple[int, int]]]:
     """``{model: [(D, S), ...]}`` from a selection table (``results/selection/{dataset}.csv``):
     each model's selected networks (one per selection rule, without repeats)."""
-    import csv
-
     out: dict[str, list[tuple[int, int]]] = {}
     with open(path, newline="") as fh:
         for row in csv.DictReader(fh):
