@@ -23,8 +23,8 @@ def test_lint_is_clean(workflow_copy):
 def test_rule_files_are_snakefmt_formatted():
     """The Snakefile and workflow/rules/*.smk as snakefmt writes them ([tool.snakefmt] in
     pyproject.toml); `snakefmt Snakefile workflow/rules` fixes a failure."""
-    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    cmd = [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
