@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a command against a throwaway single-node SLURM cluster on this machine: installs slurm-wlm
 # and munge when missing, starts munged/slurmctld/slurmd, runs the command, stops exactly those
-# daemons again (also on failure or Ctrl-C). Needs root; see tests/slurm_cluster.py.
+# daemons again (also on failure or Ctrl-C). Needs root; see scripts/slurm_cluster.py.
 #
 #   scripts/slurm-local.sh sinfo
 #   scripts/slurm-local.sh .venv/bin/snakemake --profile profiles/slurm --configfile config/test.yaml \
@@ -13,4 +13,4 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # stdlib only: any python3 will do; prefer the project's
 py="$here/../.venv/bin/python"
 [ -x "$py" ] || py=python3
-exec "$py" "$here/../tests/slurm_cluster.py" run -- "$@"
+exec "$py" "$here/slurm_cluster.py" run -- "$@"

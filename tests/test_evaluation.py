@@ -1,4 +1,4 @@
-"""dendritic.evaluation on real (tiny) trained networks: a synthetic dataset, two models trained for
+"""dendritic.best_models and dendritic.test_noise on real (tiny) trained networks: a synthetic dataset, two models trained for
 two epochs and saved as the workflow saves them, then analysed and tested under noise."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from conftest import synthetic_prepared
-from dendritic import evaluation as ev
+from dendritic import best_models as ev
+from dendritic import test_noise as tn
 from dendritic.config import Cell
 from dendritic.summary import collect
 from dendritic.cells import load_run, save_cell, train_cell
@@ -230,22 +231,22 @@ def test_tsne_repeats_every_seed_and_is_reproducible(toy):
     assert rep[scores].notna().all().all()
 
 
-def test_test_noise_is_fixed_per_seed():
-    assert torch.equal(ev.test_noise((5, 7), 0), ev.test_noise((5, 7), 0))
-    assert not torch.equal(ev.test_noise((5, 7), 0), ev.test_noise((5, 7), 1))
+def test_standard_noise_is_fixed_per_seed():
+    assert torch.equal(tn.standard_noise((5, 7), 0), tn.standard_noise((5, 7), 0))
+    assert not torch.equal(tn.standard_noise((5, 7), 0), tn.standard_noise((5, 7), 1))
 
 
 @pytest.fixture(scope="module")
-def robustness(toy):
+def noisy(toy):
     data, _, paths, _ = toy
     sigmas = [0.0, 0.3, 1.0]
-    return ev.robustness_frame(list(paths.values()), data, sigmas), sigmas
+    return tn.test_noise_frame(list(paths.values()), data, sigmas), sigmas
 
 
-def test_robustness_table(toy, robustness):
+def test_test_noise_table(toy, noisy):
     _, _, paths, summary = toy
-    df, sigmas = robustness
-    assert list(df.columns) == ev.ROBUSTNESS_COLUMNS
+    df, sigmas = noisy
+    assert list(df.columns) == tn.TEST_NOISE_COLUMNS
     assert len(df) == len(CELLS) * len(SEEDS) * len(sigmas)
     assert df["test_acc"].between(0, 1).all()
     # σ = 0 is the clean test set: the run's own test accuracy (to float rounding of the engines)
@@ -259,11 +260,11 @@ def test_robustness_table(toy, robustness):
     assert acc[1.0].mean() < acc[0.0].mean() - 0.1
 
 
-def test_robustness_engines_agree_and_reference_is_exact(toy, robustness):
+def test_test_noise_engines_agree_and_reference_is_exact(toy, noisy):
     data, _, paths, _ = toy
-    fast, sigmas = robustness
+    fast, sigmas = noisy
     path = paths["dANN-R/D2_S16"]
-    ref = ev.robustness_frame([path], data, sigmas, engine="reference")
+    ref = tn.test_noise_frame([path], data, sigmas, engine="reference")
     f = fast[fast["cell"] == "D2_S16"].reset_index(drop=True)
     assert (np.abs(f["test_acc"] - ref["test_acc"]) <= 1 / 300 + 1e-12).all()
     np.testing.assert_allclose(f["test_loss"], ref["test_loss"], rtol=1e-4)
@@ -273,7 +274,7 @@ def test_robustness_engines_agree_and_reference_is_exact(toy, robustness):
         loss, acc = evaluate(model, x, y)
         r = ref[(ref["seed"] == seed) & (ref["sigma"] == 0)].iloc[0]
         assert (r["test_loss"], r["test_acc"]) == (loss, acc)
-        noisy = (x + 0.3 * ev.test_noise(x.shape, seed)).clamp(0, 1)
+        noisy = (x + 0.3 * tn.standard_noise(x.shape, seed)).clamp(0, 1)
         assert ref[(ref["seed"] == seed) & (ref["sigma"] == 0.3)]["test_acc"].iloc[0] == \
             evaluate(model, noisy, y)[1]
 

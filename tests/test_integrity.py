@@ -307,7 +307,7 @@ class Payload:
 
 
 def test_a_crafted_weights_file_does_not_run_its_payload(tmp_path):
-    from dendritic.evaluation import robustness_frame
+    from dendritic.test_noise import test_noise_frame
     from dendritic.cells import load_run
 
     marker = tmp_path / "payload-ran"
@@ -316,7 +316,7 @@ def test_a_crafted_weights_file_does_not_run_its_payload(tmp_path):
     with pytest.raises(ValueError, match="not a weights file written by this pipeline"):
         load_run(crafted, 0, (1, 28, 28), 10)
     with pytest.raises(Exception, match="(?i)weights_only|unsupported"):
-        robustness_frame([crafted], synthetic_prepared(n_train=10, n_test=10), [0.0])
+        test_noise_frame([crafted], synthetic_prepared(n_train=10, n_test=10), [0.0])
     assert not marker.exists(), "torch.load ran the file's code"
     torch.load(crafted, weights_only=False)  # the test's own check: the payload is real
     assert marker.exists()

@@ -1,5 +1,5 @@
 """Fig. 5, Fig. 6 and the test-noise figure from small hand-made tables in the analysis formats
-(no training): every figure is written as a non-empty PNG and PDF, and the robustness figure's
+(no training): every figure is written as a non-empty PNG and PDF, and the test-noise figure's
 choice of configurations is checked."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dendritic import analysis as an
 from dendritic import trials as tr
 from dendritic.plots.nodes import plot_fig5, pretty_layer
 from dendritic.plots.representations import plot_fig6
-from dendritic.plots.robustness import (best_configs, budget_configs, matched_budget,
-                                        plot_noise_robustness)
+from dendritic.plots.test_noise import (best_configs, budget_configs, matched_budget,
+                                        plot_test_noise)
 
 MODELS = {"dANN-R": (2, 8), "vANN": (1, 8), "pdANN": (1, 4)}
 RNG = np.random.default_rng(0)
@@ -120,7 +120,7 @@ def test_fig6_writes_png_and_pdf(tmp_path):
     _nonempty(*out)
 
 
-def _robustness(datasets=("toy",)):
+def _test_noise_table(datasets=("toy",)):
     rows = []
     grid = {"dANN-R": [(1, 8, 900), (4, 8, 3000), (8, 16, 20000)],
             "vANN": [(1, 8, 8000), (2, 16, 30000)], "dANN-LRF": [(1, 8, 900), (8, 16, 20000)]}
@@ -136,20 +136,20 @@ def _robustness(datasets=("toy",)):
     return pd.DataFrame(rows)
 
 
-def test_noise_robustness_figure(tmp_path):
-    df = _robustness(("toy", "toy2"))
+def test_test_noise_figure(tmp_path):
+    df = _test_noise_table(("toy", "toy2"))
     df.loc[df.index[0], "diverged"] = True
     out = [tmp_path / "r.png", tmp_path / "r.pdf"]
-    agg = plot_noise_robustness(df, out, models=["dANN-R", "vANN", "dANN-GRF"])
+    agg = plot_test_noise(df, out, models=["dANN-R", "vANN", "dANN-GRF"])
     _nonempty(*out)
     assert set(agg["model"]) == {"dANN-R", "vANN"}  # restricted to the models asked for and present
     # none of the asked-for models present: every model is shown
-    agg = plot_noise_robustness(df, [tmp_path / "r2.png"], models=["sANN"])
+    agg = plot_test_noise(df, [tmp_path / "r2.png"], models=["sANN"])
     assert set(agg["model"]) == {"dANN-R", "vANN", "dANN-LRF"}
 
 
 def test_configuration_choices():
-    agg = tr.aggregate_seeds(_robustness())
+    agg = tr.aggregate_seeds(_test_noise_table())
     clean = agg[agg["sigma"] == 0]
     # common range [8000 (vANN's smallest), 20000 (largest dANN)] → geometric middle
     assert matched_budget(clean) == pytest.approx(np.sqrt(8000 * 20000))

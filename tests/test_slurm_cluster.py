@@ -1,7 +1,8 @@
 """Run a tiny workflow through the SLURM profile on a real single-node SLURM cluster.
 
 Needs root and apt-get (Slurm and munge are installed when missing, ~7 s); skips with the reason
-otherwise (fails instead when DENDRITIC_REQUIRE_SLURM=1). Takes 20-35 s. See tests/slurm_cluster.py.
+otherwise (fails instead when DENDRITIC_REQUIRE_SLURM=1). Takes 20-35 s. The cluster tool is scripts/slurm_cluster.py
+(also run by scripts/slurm-local.sh).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from slurm_cluster import (
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from slurm_cluster import (  # noqa: E402  (a tool under scripts/, not a package)
     SNAKEMAKE_ARGS,
     SlurmCluster,
     SlurmClusterUnavailable,

@@ -1,17 +1,31 @@
-"""The Snakemake workflow as a user runs it: lint, dry runs, and the test config end to end."""
+"""The Snakemake workflow as a user runs it: lint, format, dry runs, and the test config end to
+end."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
-from conftest import requires_fmnist, run_snakemake
+from conftest import ROOT, requires_fmnist, run_snakemake
+from dendritic import plan
+from dendritic.config import load_config
 
 
 def test_lint_is_clean(workflow_copy):
     proc = run_snakemake(["--lint"], workflow_copy, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
+
+
+def test_rule_files_are_snakefmt_formatted():
+    """The Snakefile and workflow/rules/*.smk as snakefmt writes them ([tool.snakefmt] in
+    pyproject.toml); `snakefmt Snakefile workflow/rules` fixes a failure."""
+    cmd = [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_dry_run_of_the_paper_design(workflow_copy):
@@ -64,6 +78,12 @@ def test_test_config_end_to_end(local_test_run):
                 tuple(selected.loc[model, ["dendrites", "somata"]])}
     assert (full.loc[full["experiment"] == "noise", "sigma"] == 0.5).all()
     assert (wf / "figures" / "fig7.png").stat().st_size > 10_000
+    # every figure the registry plans for the test design is drawn, and the test-noise table written
+    config = load_config(wf / "config" / "test.yaml")
+    for fig in plan.planned_figures(plan.planned_cells(config), config):
+        for ext in ["png", "pdf"]:
+            assert (wf / "figures" / f"{fig}.{ext}").stat().st_size > 1_000, fig
+    assert len(pd.read_csv(wf / "results" / "test_noise.csv"))
     assert summary["test_acc"].between(0.3, 1).all(), "one epoch on FMNIST should beat chance clearly"
     assert not summary["diverged"].any()
     # parameter counts read from runs agree with the paper's formula (spec §1 check value)

@@ -1,11 +1,19 @@
 """What the workflow plans from the configuration: which analyses and figures its training cells
-can feed. Kept free of heavy imports (torch, matplotlib, pandas), because the rule files import it
-whenever Snakemake parses the workflow, in every job too.
+can feed (the paper's Figs 2-7 and Supplementary Figs 1-10, and the test noise beyond it), and the
+registry of those figures (:data:`FIGURES`, :func:`planned_figures`). Kept free of heavy imports
+(torch, matplotlib, pandas), because the rule files import it whenever Snakemake parses the
+workflow, in every job too.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from dendritic.config import deferred_experiments, expand_cells
 
 from dendritic.paper import (  # noqa: F401  (importable from here while the figure plan moves)
     DATASET_ORDER,
@@ -24,61 +32,194 @@ ANALYSIS_TABLES = ("best_cells", "node_stats", "weight_stats", "weight_hists", "
                    "tsne")
 
 
-def robustness_dataset(cells) -> str:
-    """Dataset of Fig. 7 and claim (d): FMNIST when the noise or sequential experiment runs on it
-    (or when neither runs), else the first dataset they run on."""
+def planned_cells(config: Mapping[str, Any]) -> list:
+    """What a (validated) configuration will train: its grid cells (:class:`dendritic.config.Cell`)
+    plus, for each experiment trained on the selected networks (``networks: selected``), one
+    placeholder per (dataset, model) with ``experiment``, ``dataset`` and ``model``: their cells are
+    known only once the main experiment has selected its networks."""
+    return list(expand_cells(config)) + [
+        SimpleNamespace(experiment=name, dataset=ds, model=m)
+        for name in deferred_experiments(config)
+        for ds in config["experiments"][name]["datasets"]
+        for m in config["experiments"][name]["models"]
+    ]
+
+
+def noise_dataset(cells) -> str:
+    """Dataset of the paper's noise and sequential experiments as Fig. 7 and claim (d) show them:
+    FMNIST when the noise or sequential experiment runs on it (or when neither runs), else the
+    first dataset they run on."""
     ds = sorted({c.dataset for c in cells if c.experiment in ("noise", "sequential")})
     return PRIMARY_DATASET if PRIMARY_DATASET in ds or not ds else ds[0]
 
 
-def summary_figure_plan(cells, analysis_dataset: str = PRIMARY_DATASET,
-                        fig2_models: Sequence[str] = FIG3_MODELS) -> dict[str, dict]:
-    """The summary figures whose inputs the configuration's training ``cells`` (objects with
-    ``experiment``, ``dataset`` and ``model``) provide, each with the parameters its rule needs.
+# --------------------------------------------------------------------------------------------------
+# the figure registry
+# --------------------------------------------------------------------------------------------------
+#: The one table most figures read (``dendritic.summary``).
+SUMMARY = "results/summary.csv"
 
-    A figure is left out when nothing it shows is run: Fig. 3 needs vANN and another Fig. 2 model in
-    the main experiment; Fig. 4 / Suppl. Figs 9-10 a complete model pair; Fig. 7 the noise or the
-    sequential experiment; Suppl. Fig. 3 a Fig. 2 model on a dataset other than FMNIST; Suppl.
-    Figs 4, 5, 6, 8 their experiment.
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the workflow: ``figures/{name}.png`` and ``.pdf``, with the caption
+    ``workflow/report/{name}.rst`` under ``category`` in the Snakemake report.
+
+    ``plot`` names the drawing function as ``"module:function"``; it is called as
+    ``function(input, [png, pdf], **params)`` with the parameters :func:`figure_params` gives.
+    ``reads`` says what it draws from: ``(SUMMARY,)`` for the figures that share one rule (only
+    ``results/summary.csv`` and their parameters), otherwise a description of the figure's own
+    inputs (its explicit rule in ``workflow/rules/figures.smk``)."""
+
+    plot: str
+    category: str
+    reads: tuple[str, ...] = (SUMMARY,)
+
+    @property
+    def from_summary(self) -> bool:
+        """Whether the figure reads only ``results/summary.csv`` (the shared figure rule)."""
+        return self.reads == (SUMMARY,)
+
+
+_P = "dendritic.plots."
+
+#: Every figure, in the paper's order (main figures, supplementary figures, then beyond the paper).
+FIGURES: dict[str, Figure] = {
+    "fig2": Figure(_P + "performance:plot_fig2", "Performance"),
+    "fig3": Figure(_P + "efficiency:plot_fig3", "Parameter efficiency"),
+    "fig4": Figure(_P + "efficiency:plot_fig4", "Parameter efficiency"),
+    "fig5": Figure(_P + "nodes:plot_fig5", "Best models",
+                   reads=("results/analysis/{node_stats,weight_hists,weight_stats,best_cells}.csv",
+                          "the analysis dataset's metadata")),
+    "fig6": Figure(_P + "representations:plot_fig6", "Best models",
+                   reads=("results/analysis/{tsne,representations,best_cells}.csv",
+                          "the analysis dataset's metadata")),
+    "fig7": Figure(_P + "efficiency:plot_fig7", "Robustness",
+                   reads=(SUMMARY, "the noise dataset's prepared cache (example images)")),
+    "suppl_fig1": Figure(_P + "examples:plot_examples", "Datasets",
+                         reads=("every prepared dataset cache",)),
+    "suppl_fig2": Figure(_P + "performance:plot_curves", "Overfitting",
+                         reads=("history.csv of the curve cells",)),
+    "suppl_fig3": Figure(_P + "experiments:plot_datasets", "Performance"),
+    "suppl_fig4": Figure(_P + "experiments:plot_dropout", "Other experiments"),
+    "suppl_fig5": Figure(_P + "experiments:plot_learning_rates", "Other experiments"),
+    "suppl_fig6": Figure(_P + "experiments:plot_early_stopping", "Other experiments"),
+    "suppl_fig7": Figure(_P + "performance:plot_min_val_epoch", "Overfitting"),
+    "suppl_fig8": Figure(_P + "experiments:plot_depth", "Other experiments"),
+    "suppl_fig9": Figure(_P + "experiments:plot_sampling_pairs", "Dendritic features"),
+    "suppl_fig10": Figure(_P + "experiments:plot_sparse_pairs", "Dendritic features"),
+    "ext_test_noise": Figure(_P + "test_noise:plot_test_noise", "Beyond the paper",
+                             reads=("results/test_noise.csv",)),
+}
+
+
+def analyses_planned(cells, config: Mapping[str, Any]) -> bool:
+    """Whether the best-model analyses (Figs 5-6, ``results/analysis/``) run: the main experiment
+    trains some model on the analysis dataset (config ``analysis.dataset``)."""
+    ds = config["analysis"]["dataset"]
+    return any(c.experiment == "main" and c.dataset == ds for c in cells)
+
+
+def test_noise_planned(cells, config: Mapping[str, Any]) -> bool:
+    """Whether the test-time noise beyond the paper runs (``results/test_noise.csv``): enabled in
+    the config (``analysis.test_noise.enabled``) and some main-experiment model to test."""
+    return bool(config["analysis"]["test_noise"]["enabled"]) and any(
+        c.experiment == "main" for c in cells)
+
+
+def noise_examples_dataset(cells) -> str | None:
+    """The prepared dataset whose images Fig. 7 shows noisy (:func:`noise_dataset`), when the
+    noise experiment runs on it; else None (Fig. 7 then draws without the example images)."""
+    ds = noise_dataset(cells)
+    return ds if _models(cells, "noise", ds) else None
+
+
+def _models(cells, experiment, dataset=None) -> set[str]:
+    return {c.model for c in cells
+            if c.experiment == experiment and (dataset is None or c.dataset == dataset)}
+
+
+def _pairs_dataset(cells, analysis_dataset: str) -> str | None:
+    """The dataset of Suppl. Figs 9-10: the analysis dataset when the main experiment runs on it,
+    else the first main-experiment dataset in the paper's order."""
+    main_datasets = sort_datasets(c.dataset for c in cells if c.experiment == "main")
+    if analysis_dataset in main_datasets:
+        return analysis_dataset
+    return main_datasets[0] if main_datasets else None
+
+
+def figure_params(cells, config: Mapping[str, Any],
+                  fig2_models: Sequence[str] = FIG3_MODELS) -> dict[str, dict[str, Any]]:
+    """The keyword parameters of every figure's plotting function (:data:`FIGURES`), planned or
+    not (a figure asked for by name still draws with them). ``cells``: the planned training cells
+    (objects with ``experiment``, ``dataset`` and ``model``); ``fig2_models``: the models of
+    Fig. 2 (and of the figures that compare the same models)."""
+    cells = list(cells)
+    models = list(fig2_models)
+    pairs_ds = _pairs_dataset(cells, config["analysis"]["dataset"]) or PRIMARY_DATASET
+    params: dict[str, dict[str, Any]] = {name: {} for name in FIGURES}
+    for name in ("fig2", "fig3", "suppl_fig3", "suppl_fig4", "suppl_fig7", "ext_test_noise"):
+        params[name] = {"models": models}
+    params["suppl_fig5"] = {"curve_models": models}
+    params["fig7"] = {"dataset": noise_dataset(cells), "selection": config["analysis"]["selection"]}
+    params["suppl_fig9"] = {"dataset": pairs_ds}
+    params["suppl_fig10"] = {"dataset": pairs_ds}
+    return params
+
+
+def planned_figures(cells, config: Mapping[str, Any],
+                    fig2_models: Sequence[str] = FIG3_MODELS) -> dict[str, dict[str, Any]]:
+    """The figures the workflow draws (its figure targets), each with its parameters
+    (:func:`figure_params`), in the order of :data:`FIGURES`. ``cells``: what the configuration
+    will train, the grid cells plus the ``networks: selected`` experiments as placeholders (objects
+    with ``experiment``, ``dataset`` and ``model``).
+
+    A figure is left out when nothing it shows is run. Suppl. Fig. 1 (the datasets) is always
+    drawn; Fig. 2 and Suppl. Figs 2, 7 need a Fig. 2 model in the main experiment on FMNIST;
+    Fig. 3 vANN and another Fig. 2 model in the main experiment; Fig. 4 a complete sampling pair
+    (on one dataset); Figs 5-6 the analyses (:func:`analyses_planned`); Fig. 7 the noise or the
+    sequential experiment on :func:`noise_dataset`; Suppl. Fig. 3 a Fig. 2 model on a dataset
+    other than FMNIST; Suppl. Figs 4, 5, 6, 8 their experiment; Suppl. Figs 9-10 a complete
+    sampling or sparse pair on their dataset; the test-noise figure the test noise
+    (:func:`test_noise_planned`).
     """
     cells = list(cells)
-
-    def models(experiment, dataset=None):
-        return {c.model for c in cells if c.experiment == experiment and (dataset is None or c.dataset == dataset)}
-
+    fig2 = set(fig2_models)
+    main = _models(cells, "main")
     main_datasets = sort_datasets(c.dataset for c in cells if c.experiment == "main")
-    pairs_ds = analysis_dataset if analysis_dataset in main_datasets else (main_datasets[0] if main_datasets else None)
+    pairs_ds = _pairs_dataset(cells, config["analysis"]["dataset"])
 
     def has_pair(pairs, datasets):
-        return any({a, b} <= models("main", d) for d in datasets for _, a, b in pairs)
+        return any({a, b} <= _models(cells, "main", d) for d in datasets for _, a, b in pairs)
 
-    plan: dict[str, dict] = {}
-    main = models("main")
-    if "vANN" in main and len(main & set(fig2_models)) >= 2:
-        plan["fig3"] = {}
-    if has_pair(SAMPLING_PAIRS, main_datasets):
-        plan["fig4"] = {}
-    robust = robustness_dataset(cells)
-    if models("noise", robust) or models("sequential", robust):
-        plan["fig7"] = {"dataset": robust, "prepared": [robust] if models("noise", robust) else []}
-    if any(c.experiment == "main" and c.model in fig2_models and c.dataset != PRIMARY_DATASET for c in cells):
-        plan["suppl_fig3"] = {}
-    for name, experiment in (("suppl_fig4", "dropout"), ("suppl_fig5", "learning_rate"),
-                             ("suppl_fig6", "early_stopping"), ("suppl_fig8", "depth")):
-        if models(experiment):
-            plan[name] = {}
-    if pairs_ds and has_pair(SAMPLING_PAIRS, [pairs_ds]):
-        plan["suppl_fig9"] = {"dataset": pairs_ds}
-    if pairs_ds and has_pair(SPARSE_PAIRS, [pairs_ds]):
-        plan["suppl_fig10"] = {"dataset": pairs_ds}
-    return plan
+    noise_ds = noise_dataset(cells)
+    wanted = {
+        "fig2": bool(_models(cells, "main", PRIMARY_DATASET) & fig2),
+        "fig3": "vANN" in main and len(main & fig2) >= 2,
+        "fig4": has_pair(SAMPLING_PAIRS, main_datasets),
+        "fig5": analyses_planned(cells, config),
+        "fig6": analyses_planned(cells, config),
+        "fig7": bool(_models(cells, "noise", noise_ds) or _models(cells, "sequential", noise_ds)),
+        "suppl_fig1": True,
+        "suppl_fig2": bool(_models(cells, "main", PRIMARY_DATASET) & fig2),
+        "suppl_fig3": any(c.experiment == "main" and c.model in fig2 and c.dataset != PRIMARY_DATASET
+                          for c in cells),
+        "suppl_fig4": bool(_models(cells, "dropout")),
+        "suppl_fig5": bool(_models(cells, "learning_rate")),
+        "suppl_fig6": bool(_models(cells, "early_stopping")),
+        "suppl_fig7": bool(_models(cells, "main", PRIMARY_DATASET) & fig2),
+        "suppl_fig8": bool(_models(cells, "depth")),
+        "suppl_fig9": bool(pairs_ds) and has_pair(SAMPLING_PAIRS, [pairs_ds]),
+        "suppl_fig10": bool(pairs_ds) and has_pair(SPARSE_PAIRS, [pairs_ds]),
+        "ext_test_noise": test_noise_planned(cells, config),
+    }
+    params = figure_params(cells, config, fig2_models)
+    return {name: params[name] for name in FIGURES if wanted[name]}
 
 
 def read_selected_networks(path) -> dict[str, list[tuple[int, int]]]:
     """``{model: [(D, S), ...]}`` from a selection table (``results/selection/{dataset}.csv``):
     each model's selected networks (one per selection rule, without repeats)."""
-    import csv
-
     out: dict[str, list[tuple[int, int]]] = {}
     with open(path, newline="") as fh:
         for row in csv.DictReader(fh):

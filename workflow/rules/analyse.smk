@@ -1,5 +1,5 @@
-# Stage 4: analyses (best models, parameters to match vANN, efficiency, class selectivity,
-# representations). Filled in as the analyses land.
+# Stage 4: analyses: the network each model is judged by (selection), the best models' nodes,
+# weights and representations (Figs 5-6), the reproduction verdict.
 
 
 # --- The network of each model that the later analyses use (paper §4), fixed from the clean main
@@ -13,12 +13,12 @@ checkpoint select_networks:
         lambda wc: metrics_files("main", wc.dataset),
     output:
         selection_file("{dataset}"),
-    params:
-        selections=["paper", config["analysis"]["selection"]],
-    conda:
-        "../../environment.yml"
     log:
         "logs/selection/{dataset}.log",
+    conda:
+        "../../environment.yml"
+    params:
+        selections=["paper", config["analysis"]["selection"]],
     script:
         "../scripts/select_networks.py"
 
@@ -27,8 +27,6 @@ checkpoint select_networks:
 # needed) --- One job per model: it reads summary.csv to select that model's network
 # (analysis.selection; the paper's rule compares with vANN's runs in the same summary) and
 # therefore takes the weights of all its main-experiment cells as input.
-
-from dendritic.plan import ANALYSIS_TABLES
 
 ANALYSIS_MODELS = sorted({c.model for c in analysis_dataset_cells()})
 
@@ -40,6 +38,16 @@ rule analyse_best_model:
         weights=lambda wc: [f"{cell_dir(c)}/weights.pt" for c in main_cells(wc.dataset, [wc.model])],
     output:
         **{t: f"results/analysis/{{dataset}}/{{model}}/{t}.csv" for t in ANALYSIS_TABLES},
+    log:
+        "logs/analysis/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/analysis/{dataset}/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         device=config["training"]["device"],
         selection=config["analysis"]["selection"],
@@ -50,16 +58,6 @@ rule analyse_best_model:
         tsne_kwargs={"max_iter": config["analysis"]["tsne"]["max_iter"]},
         repeats=config["analysis"]["tsne"]["repeats"],
         hit_includes_self=config["analysis"]["tsne"]["hit_includes_self"],
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/analysis/{dataset}/{model}.log",
-    benchmark:
-        "results/benchmarks/analysis/{dataset}/{model}.tsv"
-    threads: 1
-    resources:
-        mem_mb=8000,
-        runtime=60,
     script:
         "../scripts/analyse_best_model.py"
 
@@ -74,37 +72,24 @@ rule analysis_tables:
         ),
     output:
         **{t: f"results/analysis/{t}.csv" for t in ANALYSIS_TABLES},
-    conda:
-        "../../environment.yml"
     log:
         "logs/analysis/tables.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/concat_tables.py"
-
-
-if analysis_dataset_cells():
-    TARGETS += [f"results/analysis/{t}.csv" for t in ANALYSIS_TABLES]
 
 
 # --- Reproduction verdict: the paper's Tables 1-2 next to this run's, each claim of the paper
 # checked: reproduced / not reproduced with the number that decides it, or inconclusive with what
 # the run lacks (dendritic.reproduction). Claim (c) reads the node table of the analyses above
-# when the configuration enables them (and a rule produces it). ---
-
-from dendritic.plan import robustness_dataset
-
-REPRODUCTION_NODE_STATS = "results/analysis/node_stats.csv"
+# when the configuration runs them (ANALYSES). ---
 
 
 rule reproduction:
     input:
+        **({"nodes": "results/analysis/node_stats.csv"} if ANALYSES else {}),
         summary="results/summary.csv",
-        nodes=lambda wc: (
-            [REPRODUCTION_NODE_STATS]
-            if analysis_dataset_cells()
-            and any(REPRODUCTION_NODE_STATS in map(str, r.output) for r in workflow.rules)
-            else []
-        ),
     output:
         md=report(
             "results/reproduction.md",
@@ -112,6 +97,10 @@ rule reproduction:
             category="Reproduction verdict",
         ),
         csv="results/reproduction.csv",
+    log:
+        "logs/analysis/reproduction.log",
+    conda:
+        "../../environment.yml"
     params:
         config={
             "seeds": config["seeds"],
@@ -119,14 +108,6 @@ rule reproduction:
             "experiments": config.get("experiments") or {},
             "analysis": {"selection": config["analysis"]["selection"]},
         },
-        dataset=robustness_dataset(PLANNED),
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/analysis/reproduction.log",
+        dataset=noise_dataset(PLANNED),
     script:
         "../scripts/reproduction.py"
-
-
-if PLANNED:
-    TARGETS += ["results/reproduction.md", "results/reproduction.csv"]

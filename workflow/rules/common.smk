@@ -1,38 +1,41 @@
 # Helpers shared by the rules: the training cells the config asks for, paths, targets.
 
 import re
-from types import SimpleNamespace
 
 from dendritic.config import (
     EXPERIMENTS,
+    Cell,
     deferred_experiments,
-    expand_cells,
     experiment_cells,
     selected_cells,
 )
-from dendritic.plan import read_selected_networks
+from dendritic.paper import FIG2_MODELS, PRIMARY_DATASET
+from dendritic.plan import (
+    ANALYSIS_TABLES,
+    FIGURES,
+    analyses_planned,
+    figure_params,
+    noise_dataset,
+    noise_examples_dataset,
+    planned_cells,
+    planned_figures,
+    read_selected_networks,
+    test_noise_planned,
+)
 
 DATA = config["data"]["root"]
 RUNS = "results/runs"
 FIGS = "figures"
-CELLS = expand_cells(config)
+#: What the configuration will train: the grid cells, then the deferred experiments' placeholders
+#: (experiment, dataset, model), for planning figures and targets before their cells are known.
+PLANNED = planned_cells(config)
+CELLS = [c for c in PLANNED if isinstance(c, Cell)]
 CELL_BY_KEY = {(c.experiment, c.dataset, c.model, c.id): c for c in CELLS}
 #: Each cell's parameters for its train job, computed once (the DAG has thousands of jobs).
 CELL_PARAMS = {key: c.to_dict() for key, c in CELL_BY_KEY.items()}
 #: Experiments trained only on the networks the main experiment selects (``networks: selected``):
 #: their cells are known once the checkpoint ``select_networks`` has run.
 DEFERRED = deferred_experiments(config)
-#: What the configuration will train, as (experiment, dataset, model): the grid cells plus the
-#: deferred experiments (for planning figures and targets before their cells are known).
-PLANNED = CELLS + [
-    SimpleNamespace(experiment=name, dataset=ds, model=m)
-    for name in DEFERRED
-    for ds in config["experiments"][name]["datasets"]
-    for m in config["experiments"][name]["models"]
-]
-
-#: The models Fig. 2 compares (paper, Fig. 2).
-FIG2_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"]
 
 
 wildcard_constraints:
@@ -49,15 +52,26 @@ def cell_params(wildcards):
         return CELL_PARAMS[key]
     size = re.match(r"D(\d+)_S(\d+)", wildcards.cell)
     if wildcards.experiment in DEFERRED and size:
-        for cell in experiment_cells(config, wildcards.experiment, wildcards.dataset,
-                                     wildcards.model, int(size[1]), int(size[2])):
+        for cell in experiment_cells(
+            config,
+            wildcards.experiment,
+            wildcards.dataset,
+            wildcards.model,
+            int(size[1]),
+            int(size[2]),
+        ):
             if cell.id == wildcards.cell:
                 return cell.to_dict()
     raise WorkflowError(f"no training cell {'/'.join(key)} in the configuration")
 
 
 def cell_dir(cell):
-    return f"{RUNS}/{cell.experiment}/{cell.dataset}/{cell.model}/{cell.id}"
+    """The run folder of a cell (:meth:`dendritic.config.Cell.path` under RUNS)."""
+    return str(cell.path(RUNS))
+
+
+#: The run folder of the train rule's wildcards (the pattern of cell_dir).
+RUN_DIR = f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}"
 
 
 def metrics_files(experiment=None, dataset=None):
@@ -91,7 +105,7 @@ def all_metrics_files(wildcards=None):
     return metrics_files() + [f"{cell_dir(c)}/metrics.csv" for c in deferred_cells()]
 
 
-def main_cells(dataset="fmnist", models=None):
+def main_cells(dataset=PRIMARY_DATASET, models=None):
     return [
         c
         for c in CELLS
@@ -114,19 +128,31 @@ def figure(name):
     return [f"{FIGS}/{name}.png", f"{FIGS}/{name}.pdf"]
 
 
-#: Targets that the stage files (analyse.smk, figures.smk) add when the config holds their inputs.
-TARGETS = []
-
-
 def analysis_dataset_cells(models=None):
     """Main-experiment cells of the analysis dataset (Fig. 5, 6)."""
     return main_cells(dataset=config["analysis"]["dataset"], models=models)
 
 
+#: What the configuration runs beyond training (dendritic.plan): the best-model analyses of
+#: Figs 5-6, the test-time noise beyond the paper, the reproduction verdict; the figures it draws,
+#: each with its plotting parameters; every registered figure's parameters (rules exist for all).
+ANALYSES = analyses_planned(PLANNED, config)
+TEST_NOISE = test_noise_planned(PLANNED, config)
+VERDICT = bool(PLANNED)
+PLANNED_FIGURES = planned_figures(PLANNED, config, FIG2_MODELS)
+FIGURE_PARAMS = figure_params(PLANNED, config, FIG2_MODELS)
+
+
 def all_targets():
-    targets = figure("suppl_fig1")
-    if CELLS:
-        targets.append("results/summary.csv")
-    if main_cells(models=FIG2_MODELS):
-        targets += figure("fig2") + figure("suppl_fig2") + figure("suppl_fig7")
-    return targets + [t for t in TARGETS if t not in targets]
+    """Every final output of the configuration: the summary, the analysis tables, the test-noise
+    table, the verdict and the planned figures."""
+    targets = ["results/summary.csv"] if CELLS else []
+    if ANALYSES:
+        targets += [f"results/analysis/{t}.csv" for t in ANALYSIS_TABLES]
+    if TEST_NOISE:
+        targets.append("results/test_noise.csv")
+    if VERDICT:
+        targets += ["results/reproduction.md", "results/reproduction.csv"]
+    for name in PLANNED_FIGURES:
+        targets += figure(name)
+    return targets

@@ -13,18 +13,18 @@ checkpoint prepare_dataset:
     output:
         data=f"{DATA}/{{dataset}}.pt",
         meta=f"{DATA}/{{dataset}}.json",
-    params:
-        raw_dir=lambda wc: f"{DATA}/raw/{wc.dataset}",
-        mirrors=config["data"]["mirrors"],
-        download=config["data"]["download"],
-    conda:
-        "../../environment.yml"
     log:
         "logs/data/{dataset}.log",
     benchmark:
         "results/benchmarks/data/{dataset}.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=8000,
+    params:
+        raw_dir=lambda wc: f"{DATA}/raw/{wc.dataset}",
+        mirrors=config["data"]["mirrors"],
+        download=config["data"]["download"],
     script:
         "../scripts/prepare_dataset.py"
 
@@ -61,7 +61,7 @@ def prepared_checksum(wildcards):
     path = checkpoints.prepare_dataset.get(dataset=wildcards.dataset).output.data
     checksum = prepared_cache_checksum(path)
     if wildcards.dataset not in _CHECKED_PROVENANCE:
-        cell = f"{RUNS}/{wildcards.experiment}/{wildcards.dataset}/{wildcards.model}/{wildcards.cell}"
+        cell = RUN_DIR.format(**dict(wildcards.items()))
         trained = trained_data_checksum(f"{cell}/provenance.json")
         if trained is not None:
             _CHECKED_PROVENANCE.add(wildcards.dataset)

@@ -7,57 +7,56 @@ rule summary:
         all_metrics_files,
     output:
         "results/summary.csv",
-    conda:
-        "../../environment.yml"
     log:
         "logs/summary.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/summary.py"
 
 
-# --- Beyond the paper: clean-trained main models tested on noisy test images (no retraining) ---
-# One job per (dataset, model) over all its main-experiment cells and seeds, then one table.
+# --- Beyond the paper: "test noise", clean-trained main models tested on noisy test images (no
+# retraining; not the paper's noise experiment of Fig. 7). One job per (dataset, model) over all
+# its main-experiment cells and seeds, then one table. ---
 
 
-ROBUSTNESS_PAIRS = sorted({(c.dataset, c.model) for c in CELLS if c.experiment == "main"})
+TEST_NOISE_PAIRS = sorted({(c.dataset, c.model) for c in CELLS if c.experiment == "main"})
 
 
-rule robustness_model:
+rule test_noise_model:
     input:
         data=prepared_cache,  # verified, ancient() (data.smk)
         weights=lambda wc: [f"{cell_dir(c)}/weights.pt" for c in main_cells(wc.dataset, [wc.model])],
-        metrics=lambda wc: [f"{cell_dir(c)}/metrics.csv" for c in main_cells(wc.dataset, [wc.model])],
+        metrics=lambda wc: [
+            f"{cell_dir(c)}/metrics.csv" for c in main_cells(wc.dataset, [wc.model])
+        ],
     output:
-        "results/robustness/{dataset}/{model}.csv",
-    params:
-        sigmas=config["analysis"]["test_noise"]["sigmas"],
-        device=config["training"]["device"],
+        "results/test_noise/{dataset}/{model}.csv",
+    log:
+        "logs/test_noise/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/test_noise/{dataset}/{model}.tsv"
     conda:
         "../../environment.yml"
-    log:
-        "logs/robustness/{dataset}/{model}.log",
-    benchmark:
-        "results/benchmarks/robustness/{dataset}/{model}.tsv"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=240,
+    params:
+        sigmas=config["analysis"]["test_noise"]["sigmas"],
+        device=config["training"]["device"],
     script:
-        "../scripts/robustness_model.py"
+        "../scripts/test_noise_model.py"
 
 
-rule robustness:
+rule test_noise:
     input:
-        [f"results/robustness/{d}/{m}.csv" for d, m in ROBUSTNESS_PAIRS],
+        [f"results/test_noise/{d}/{m}.csv" for d, m in TEST_NOISE_PAIRS],
     output:
-        "results/robustness.csv",
+        "results/test_noise.csv",
+    log:
+        "logs/test_noise/table.log",
     conda:
         "../../environment.yml"
-    log:
-        "logs/robustness/table.log",
     script:
         "../scripts/concat_tables.py"
-
-
-if config["analysis"]["test_noise"]["enabled"] and ROBUSTNESS_PAIRS:
-    TARGETS.append("results/robustness.csv")

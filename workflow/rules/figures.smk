@@ -1,80 +1,38 @@
 # Stage 5: figures, each a PNG (for the report) and a PDF (for print), with a caption in
-# workflow/report/.
+# workflow/report/{name}.rst. Which figures the configuration draws, their plotting functions,
+# parameters and report categories come from one registry (dendritic.plan.FIGURES,
+# PLANNED_FIGURES in common.smk); the rules below only wire files to it.
 
 
-rule suppl_fig1:
-    input:
-        [ancient(f"{DATA}/{d}.pt") for d in config["datasets"]],  # a touched cache redraws nothing
-    output:
-        png=report(
-            f"{FIGS}/suppl_fig1.png",
-            caption="../report/suppl_fig1.rst",
-            category="Datasets",
-        ),
-        pdf=f"{FIGS}/suppl_fig1.pdf",
-    params:
-        datasets=config["datasets"],
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig1.log",
-    script:
-        "../scripts/suppl_fig1.py"
+# --- Figures drawn from results/summary.csv alone (Figs 2-4, Suppl. Figs 3-10, in the paper's
+# order): one rule definition, one script that calls the registered plotting function. ---
+
+for _name, _fig in FIGURES.items():
+    if not _fig.from_summary:
+        continue
+
+    rule:
+        name:
+            _name
+        input:
+            "results/summary.csv",
+        output:
+            png=report(
+                f"{FIGS}/{_name}.png", caption=f"../report/{_name}.rst", category=_fig.category
+            ),
+            pdf=f"{FIGS}/{_name}.pdf",
+        log:
+            f"logs/figures/{_name}.log",
+        conda:
+            "../../environment.yml"
+        params:
+            plot=_fig.plot,
+            kwargs=FIGURE_PARAMS[_name],
+        script:
+            "../scripts/figure.py"
 
 
-rule fig2:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/fig2.png", caption="../report/fig2.rst", category="Performance"),
-        pdf=f"{FIGS}/fig2.pdf",
-    params:
-        models=FIG2_MODELS,
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/fig2.log",
-    script:
-        "../scripts/fig2.py"
-
-
-rule suppl_fig2:
-    input:
-        [f"{cell_dir(c)}/history.csv" for c in curve_cells()],
-    output:
-        png=report(
-            f"{FIGS}/suppl_fig2.png", caption="../report/suppl_fig2.rst", category="Overfitting"
-        ),
-        pdf=f"{FIGS}/suppl_fig2.pdf",
-    params:
-        cells=[c.to_dict() for c in curve_cells()],
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig2.log",
-    script:
-        "../scripts/suppl_fig2.py"
-
-
-rule suppl_fig7:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(
-            f"{FIGS}/suppl_fig7.png", caption="../report/suppl_fig7.rst", category="Overfitting"
-        ),
-        pdf=f"{FIGS}/suppl_fig7.pdf",
-    params:
-        models=FIG2_MODELS,
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig7.log",
-    script:
-        "../scripts/suppl_fig7.py"
-
-
-# --- Fig. 5, 6 (best models on the analysis dataset) and the test-time noise figure ---
+# --- Figures with inputs of their own, in the paper's order ---
 
 
 rule fig5:
@@ -85,12 +43,14 @@ rule fig5:
         best_cells="results/analysis/best_cells.csv",
         meta=f"{DATA}/{config['analysis']['dataset']}.json",
     output:
-        png=report(f"{FIGS}/fig5.png", caption="../report/fig5.rst", category="Best models"),
+        png=report(
+            f"{FIGS}/fig5.png", caption="../report/fig5.rst", category=FIGURES["fig5"].category
+        ),
         pdf=f"{FIGS}/fig5.pdf",
-    conda:
-        "../../environment.yml"
     log:
         "logs/figures/fig5.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/fig5.py"
 
@@ -102,206 +62,100 @@ rule fig6:
         best_cells="results/analysis/best_cells.csv",
         meta=f"{DATA}/{config['analysis']['dataset']}.json",
     output:
-        png=report(f"{FIGS}/fig6.png", caption="../report/fig6.rst", category="Best models"),
+        png=report(
+            f"{FIGS}/fig6.png", caption="../report/fig6.rst", category=FIGURES["fig6"].category
+        ),
         pdf=f"{FIGS}/fig6.pdf",
-    conda:
-        "../../environment.yml"
     log:
         "logs/figures/fig6.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/fig6.py"
 
 
-rule ext_noise_robustness:
-    input:
-        "results/robustness.csv",
-    output:
-        png=report(
-            f"{FIGS}/ext_noise_robustness.png",
-            caption="../report/ext_noise_robustness.rst",
-            category="Beyond the paper",
-        ),
-        pdf=f"{FIGS}/ext_noise_robustness.pdf",
-    params:
-        models=FIG2_MODELS,
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/ext_noise_robustness.log",
-    script:
-        "../scripts/ext_noise_robustness.py"
-
-
-if analysis_dataset_cells():
-    TARGETS += figure("fig5") + figure("fig6")
-if config["analysis"]["test_noise"]["enabled"] and ROBUSTNESS_PAIRS:
-    TARGETS += figure("ext_noise_robustness")
-
-
-# --- Figures computed from results/summary.csv: Fig. 3, 4, 7 and Suppl. Figs 3-6, 8-10
-# (dendritic.plots.efficiency, dendritic.plots.experiments). SUMMARY_FIGURES holds the ones whose
-# inputs the configuration runs (with their parameters); only those are targets. ---
-
-from dendritic.plan import summary_figure_plan
-
-SUMMARY_FIGURES = summary_figure_plan(PLANNED, config["analysis"]["dataset"], FIG2_MODELS)
-
-
-rule fig3:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/fig3.png", caption="../report/fig3.rst", category="Parameter efficiency"),
-        pdf=f"{FIGS}/fig3.pdf",
-    params:
-        models=FIG2_MODELS,
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/fig3.log",
-    script:
-        "../scripts/fig3.py"
-
-
-rule fig4:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/fig4.png", caption="../report/fig4.rst", category="Parameter efficiency"),
-        pdf=f"{FIGS}/fig4.pdf",
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/fig4.log",
-    script:
-        "../scripts/fig4.py"
+#: The prepared dataset of Fig. 7's example images, when the noise experiment runs on it.
+_NOISE_EXAMPLES = noise_examples_dataset(PLANNED)
 
 
 rule fig7:
     input:
+        **({"prepared": ancient(f"{DATA}/{_NOISE_EXAMPLES}.pt")} if _NOISE_EXAMPLES else {}),
         summary="results/summary.csv",
-        data=[ancient(f"{DATA}/{d}.pt") for d in SUMMARY_FIGURES.get("fig7", {}).get("prepared", [])],
     output:
-        png=report(f"{FIGS}/fig7.png", caption="../report/fig7.rst", category="Robustness"),
+        png=report(
+            f"{FIGS}/fig7.png", caption="../report/fig7.rst", category=FIGURES["fig7"].category
+        ),
         pdf=f"{FIGS}/fig7.pdf",
-    params:
-        dataset=SUMMARY_FIGURES.get("fig7", {}).get("dataset", "fmnist"),
-        selection=config["analysis"]["selection"],
-    conda:
-        "../../environment.yml"
     log:
         "logs/figures/fig7.log",
+    conda:
+        "../../environment.yml"
+    params:
+        kwargs=FIGURE_PARAMS["fig7"],
     script:
         "../scripts/fig7.py"
 
 
-rule suppl_fig3:
+rule suppl_fig1:
     input:
-        "results/summary.csv",
+        [ancient(f"{DATA}/{d}.pt") for d in config["datasets"]],  # a touched cache redraws nothing
     output:
-        png=report(f"{FIGS}/suppl_fig3.png", caption="../report/suppl_fig3.rst", category="Performance"),
-        pdf=f"{FIGS}/suppl_fig3.pdf",
+        png=report(
+            f"{FIGS}/suppl_fig1.png",
+            caption="../report/suppl_fig1.rst",
+            category=FIGURES["suppl_fig1"].category,
+        ),
+        pdf=f"{FIGS}/suppl_fig1.pdf",
+    log:
+        "logs/figures/suppl_fig1.log",
+    conda:
+        "../../environment.yml"
     params:
-        models=FIG2_MODELS,
+        datasets=config["datasets"],
+    script:
+        "../scripts/suppl_fig1.py"
+
+
+rule suppl_fig2:
+    input:
+        [f"{cell_dir(c)}/history.csv" for c in curve_cells()],
+    output:
+        png=report(
+            f"{FIGS}/suppl_fig2.png",
+            caption="../report/suppl_fig2.rst",
+            category=FIGURES["suppl_fig2"].category,
+        ),
+        pdf=f"{FIGS}/suppl_fig2.pdf",
+    log:
+        "logs/figures/suppl_fig2.log",
     conda:
         "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig3.log",
-    script:
-        "../scripts/suppl_fig3.py"
-
-
-rule suppl_fig4:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/suppl_fig4.png", caption="../report/suppl_fig4.rst", category="Other experiments"),
-        pdf=f"{FIGS}/suppl_fig4.pdf",
     params:
-        models=FIG2_MODELS,
+        cells=[c.to_dict() for c in curve_cells()],
+    script:
+        "../scripts/suppl_fig2.py"
+
+
+# --- Beyond the paper: the test-noise figure (results/test_noise.csv, evaluate.smk) ---
+
+
+rule ext_test_noise:
+    input:
+        "results/test_noise.csv",
+    output:
+        png=report(
+            f"{FIGS}/ext_test_noise.png",
+            caption="../report/ext_test_noise.rst",
+            category=FIGURES["ext_test_noise"].category,
+        ),
+        pdf=f"{FIGS}/ext_test_noise.pdf",
+    log:
+        "logs/figures/ext_test_noise.log",
     conda:
         "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig4.log",
-    script:
-        "../scripts/suppl_fig4.py"
-
-
-rule suppl_fig5:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/suppl_fig5.png", caption="../report/suppl_fig5.rst", category="Other experiments"),
-        pdf=f"{FIGS}/suppl_fig5.pdf",
     params:
-        models=FIG2_MODELS,
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig5.log",
+        plot=FIGURES["ext_test_noise"].plot,
+        kwargs=FIGURE_PARAMS["ext_test_noise"],
     script:
-        "../scripts/suppl_fig5.py"
-
-
-rule suppl_fig6:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/suppl_fig6.png", caption="../report/suppl_fig6.rst", category="Other experiments"),
-        pdf=f"{FIGS}/suppl_fig6.pdf",
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig6.log",
-    script:
-        "../scripts/suppl_fig6.py"
-
-
-rule suppl_fig8:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/suppl_fig8.png", caption="../report/suppl_fig8.rst", category="Other experiments"),
-        pdf=f"{FIGS}/suppl_fig8.pdf",
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig8.log",
-    script:
-        "../scripts/suppl_fig8.py"
-
-
-rule suppl_fig9:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/suppl_fig9.png", caption="../report/suppl_fig9.rst", category="Dendritic features"),
-        pdf=f"{FIGS}/suppl_fig9.pdf",
-    params:
-        dataset=SUMMARY_FIGURES.get("suppl_fig9", {}).get("dataset", "fmnist"),
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig9.log",
-    script:
-        "../scripts/suppl_fig9.py"
-
-
-rule suppl_fig10:
-    input:
-        "results/summary.csv",
-    output:
-        png=report(f"{FIGS}/suppl_fig10.png", caption="../report/suppl_fig10.rst", category="Dendritic features"),
-        pdf=f"{FIGS}/suppl_fig10.pdf",
-    params:
-        dataset=SUMMARY_FIGURES.get("suppl_fig10", {}).get("dataset", "fmnist"),
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/figures/suppl_fig10.log",
-    script:
-        "../scripts/suppl_fig10.py"
-
-
-for _name in SUMMARY_FIGURES:
-    TARGETS += figure(_name)
+        "../scripts/figure.py"

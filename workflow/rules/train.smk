@@ -3,26 +3,32 @@
 # the data themselves, the cell's parameters or the code retrains a finished cell.
 
 
+#: The four files of a cell's run folder (RUN_DIR, common.smk).
+RUN_FILES = {
+    "metrics": "metrics.csv",
+    "history": "history.csv",
+    "weights": "weights.pt",
+    "provenance": "provenance.json",
+}
+
+
 rule train:
     input:
         data=prepared_cache,
     output:
-        metrics=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/metrics.csv",
-        history=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/history.csv",
-        weights=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/weights.pt",
-        provenance=f"{RUNS}/{{experiment}}/{{dataset}}/{{model}}/{{cell}}/provenance.json",
-    params:
-        cell=cell_params,
-        device=config["training"]["device"],
-        data_sha256=prepared_checksum,
-    conda:
-        "../../environment.yml"
+        **{name: f"{RUN_DIR}/{file}" for name, file in RUN_FILES.items()},
     log:
         "logs/train/{experiment}/{dataset}/{model}/{cell}.log",
     benchmark:
         "results/benchmarks/train/{experiment}/{dataset}/{model}/{cell}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=4000,
+    params:
+        cell=cell_params,
+        device=config["training"]["device"],
+        data_sha256=prepared_checksum,
     script:
         "../scripts/train.py"

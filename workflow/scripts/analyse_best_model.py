@@ -1,5 +1,5 @@
 """Snakemake wrapper: Fig. 5/6 analyses (nodes, weights, t-SNE) of one model's selected network."""
-from dendritic.evaluation import run_best_model_analysis
+from dendritic.best_models import run_best_model_analysis
 from dendritic.runio import setup_logging
 
 setup_logging(snakemake.log[0])

@@ -2,7 +2,7 @@
 each output gathers the inputs of its own file name (per-model tables → one table per name)."""
 from pathlib import Path
 
-from dendritic.evaluation import concat_tables
+from dendritic.best_models import concat_tables
 from dendritic.runio import setup_logging
 
 setup_logging(snakemake.log[0])

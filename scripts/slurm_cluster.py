@@ -32,7 +32,7 @@ Two exceptions tell the caller what to do:
 - :class:`SlurmClusterError`: the prerequisites were there but the cluster did not come up; the
   message holds the tails of the daemons' logs. Tests fail.
 
-Use from a test module::
+Use from a test module (with ``scripts/`` on ``sys.path``, as tests/test_slurm_cluster.py does)::
 
     from slurm_cluster import slurm_cluster_fixture
     slurm_cluster = slurm_cluster_fixture(scope="module")
@@ -42,7 +42,7 @@ Use from a test module::
 
 or by hand (starts the cluster, runs the command, stops the cluster)::
 
-    python tests/slurm_cluster.py run -- snakemake --profile profiles/slurm --slurm-no-account ...
+    python scripts/slurm_cluster.py run -- snakemake --profile profiles/slurm --slurm-no-account ...
 """
 
 from __future__ import annotations
@@ -457,7 +457,7 @@ class SlurmCluster:
         self.conf = w / "slurm.conf"
         self.conf.write_text(
             f"""\
-# Written by tests/slurm_cluster.py for a throwaway single-node test cluster.
+# Written by scripts/slurm_cluster.py for a throwaway single-node test cluster.
 ClusterName={self.cluster_name}
 SlurmctldHost=localhost
 SlurmUser=root
@@ -661,7 +661,7 @@ def skip_or_fail(reason: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# command line: python tests/slurm_cluster.py run -- CMD ...
+# command line: python scripts/slurm_cluster.py run -- CMD ...
 
 
 def main(argv: list[str] | None = None) -> int:

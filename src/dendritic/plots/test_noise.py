@@ -1,4 +1,5 @@
-"""Beyond the paper: clean-trained models tested on noisy images (``results/robustness.csv``).
+"""Beyond the paper: clean-trained models tested on noisy test images (``results/test_noise.csv``,
+:mod:`dendritic.test_noise`).
 
 One row of panels per dataset:
 
@@ -83,10 +84,10 @@ def _fmt_params(n: float) -> str:
     return f"{n:.0f}"
 
 
-def plot_noise_robustness(robustness, out_paths, models: Sequence[str] | None = None) -> pd.DataFrame:
+def plot_test_noise(table, out_paths, models: Sequence[str] | None = None) -> pd.DataFrame:
     """The figure of the module docstring; ``models`` restricts (and orders) the models shown,
     falling back to every model in the table when none of them is there. Returns the aggregate."""
-    df = _read(robustness)
+    df = _read(table)
     if "diverged" in df:
         df["diverged"] = df["diverged"].astype(str).str.lower().isin(["true", "1", "1.0"])
     present = set(df["model"])
@@ -94,7 +95,7 @@ def plot_noise_robustness(robustness, out_paths, models: Sequence[str] | None = 
     models = _ordered_models(chosen)
     df = df[df["model"].isin(models)]
     if df.empty:
-        raise ValueError("no rows to plot in the robustness table")
+        raise ValueError("no rows to plot in the test-noise table")
     agg = _aggregate(df)
     datasets = sorted(agg["dataset"].unique())
     sigmas = sorted(agg["sigma"].unique())

@@ -1,9 +1,10 @@
-"""Analyses of trained networks: the best models' nodes, weights and representations (Fig. 5, 6)
-and, beyond the paper, every clean-trained model tested on noisy images.
+"""The best models of Figs 5-6 (the paper, §4): each model's selected network, its nodes,
+weights and representations, tabulated from its trained weights.
 
 This module reads trained weights (a cell's ``weights.pt``, rebuilt by
 :func:`dendritic.cells.load_run`) and a prepared dataset; the statistics themselves are the
 functions of :mod:`dendritic.analysis` (paper §4), which this module only feeds and tabulates.
+The test-time noise beyond the paper is :mod:`dendritic.test_noise`.
 
 Layer names
 -----------
@@ -30,15 +31,6 @@ model's most accurate one), is analysed on the whole test set:
   (``tsne.csv``), the one Fig. 6 draws. t-SNE run ``r`` of seed ``s`` uses
   ``random_state = TSNE_SEED_STRIDE·s + r`` (:func:`tsne_seed`), so the same seed gives the same
   scores.
-
-Test-time noise (:func:`robustness_frame`)
------------------------------------------
-Every seed of every given cell evaluated on ``clip(x_test + σ·z, 0, 1)`` (all seeds of a cell at
-once, with the fast engine's sparse layers: :mod:`dendritic.engine`). ``z`` ~ N(0, 1) has the
-test set's shape and is drawn once per trial seed from a fixed stream (:func:`test_noise`), so
-every model of trial ``s`` sees exactly the same noisy images at a given σ, and the noise at two σ
-differs only in scale. σ = 0 evaluates the clean test set, so it reproduces the run's
-``test_acc`` (to float rounding: the two engines sum the same products in a different order).
 """
 
 from __future__ import annotations
@@ -53,13 +45,13 @@ import pandas as pd
 import torch
 
 from dendritic import analysis as an
-from dendritic import trials
-from dendritic.plan import ANALYSIS_TABLES
+from dendritic import datasets, runio, trials
 from dendritic.cells import load_run
-from dendritic.engine import FastNet, evaluate_replicas
-from dendritic.training import EVAL_BATCH, evaluate, resolve_device, to_float
+from dendritic.plan import ANALYSIS_TABLES
+from dendritic.summary import load_summary
+from dendritic.training import EVAL_BATCH, resolve_device, to_float
 
-log = logging.getLogger("dendritic.evaluation")
+log = logging.getLogger("dendritic.best_models")
 
 __all__ = [
     "hidden_layer_names",
@@ -75,24 +67,13 @@ __all__ = [
     "analyse_model",
     "analyse_best_models",
     "ANALYSIS_TABLES",
-    "test_noise",
-    "robustness_frame",
-    "ROBUSTNESS_COLUMNS",
+    "run_best_model_analysis",
+    "concat_tables",
+    "write_table",
 ]
 
 #: Identity columns of every per-model analysis table, in this order.
 ID_COLS = ["dataset", "model", "cell", "dendrites", "somata", "layers", "seed"]
-
-#: The tables :func:`analyse_model` returns (and the workflow writes as
-#: ``results/analysis/{name}.csv``).
-
-
-#: Columns of ``results/robustness.csv``.
-ROBUSTNESS_COLUMNS = ["experiment", "dataset", "model", "dendrites", "somata", "layers", "cell",
-                      "seed", "n_params", "sigma", "test_loss", "test_acc", "diverged"]
-
-#: Base of the test-noise stream (far from the training streams of ``training.generator``).
-TEST_NOISE_STREAM = 0x6E6F6973  # ASCII "nois"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -356,101 +337,16 @@ def analyse_best_models(summary: pd.DataFrame, dataset: str, prepared,
 
 
 # --------------------------------------------------------------------------------------------------
-# test-time noise (beyond the paper)
-# --------------------------------------------------------------------------------------------------
-def test_noise(shape: Sequence[int], seed: int) -> torch.Tensor:
-    """Standard normal noise of ``shape`` (CPU, float32) from the fixed test-noise stream of trial
-    ``seed``: the same for every model, cell and σ of that trial."""
-    g = torch.Generator().manual_seed(1_000_003 * int(seed) + TEST_NOISE_STREAM)
-    return torch.randn(tuple(shape), generator=g)
-
-
-test_noise.__test__ = False  # not a pytest test despite its name
-
-
-def _diverged_seeds(weights_path: Path) -> set[int]:
-    """Seeds flagged diverged in the metrics.csv beside ``weights_path`` (none if it is absent)."""
-    metrics = Path(weights_path).parent / "metrics.csv"
-    if not metrics.is_file():
-        return set()
-    m = pd.read_csv(metrics)
-    return set(m.loc[trials.diverged_mask(m), "seed"].astype(int))
-
-
-def robustness_frame(weights_paths: Iterable[str | Path], prepared, sigmas: Sequence[float],
-                     device: str | torch.device = "cpu", experiment: str = "main",
-                     engine: str = "fast") -> pd.DataFrame:
-    """Every seed of every cell in ``weights_paths`` tested on ``clip(x_test + σ·z, 0, 1)`` for
-    each σ in ``sigmas``, without retraining; ``z`` from :func:`test_noise` (module docstring).
-
-    ``engine``: ``fast`` evaluates all seeds of a cell at once with :class:`dendritic.engine.FastNet`
-    (work ∝ existing connections; a dANN is ~7× faster than its masked dense form on a CPU), the
-    same function as the reference form up to float rounding; ``reference`` evaluates each seed's
-    masked dense :class:`~dendritic.models.DendriticNet` with :func:`dendritic.training.evaluate`.
-    Returns one row per (cell, seed, σ) with :data:`ROBUSTNESS_COLUMNS`; ``diverged`` repeats the
-    run's flag from its metrics.csv (such runs are still evaluated; their loss is usually NaN).
-    """
-    if engine not in ("fast", "reference"):
-        raise ValueError(f"engine must be 'fast' or 'reference', got {engine!r}")
-    dev = resolve_device(device) if isinstance(device, str) else device
-    x = to_float(prepared.x_test, dev)
-    y = prepared.y_test.to(dev)
-    sigmas = [float(s) for s in sigmas]
-    noise: dict[int, torch.Tensor] = {}
-    rows = []
-    for path in weights_paths:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        cell, seeds = saved["cell"], sorted(int(s) for s in saved["runs"])
-        del saved
-        diverged = _diverged_seeds(Path(path))
-        nets = [load_run(path, seed, prepared.image_shape, prepared.n_classes).to(dev)
-                for seed in seeds]
-        for seed in seeds:
-            if seed not in noise:
-                noise[seed] = test_noise(x.shape, seed).to(dev)
-        n_params = int(nets[0].n_params()) if nets else 0
-        if engine == "fast" and nets:
-            fast = FastNet(nets).to(dev)
-            del nets
-            idx = torch.arange(len(y), device=dev).expand(len(seeds), -1)
-            z = torch.stack([noise[s] for s in seeds])
-            results = []  # per σ: (losses per seed, accuracies per seed)
-            for sigma in sigmas:
-                xs = x[None] if sigma == 0 else (x[None] + sigma * z).clamp_(0.0, 1.0)
-                results.append(evaluate_replicas(fast, xs, idx, y))
-                del xs
-            per_seed = {s: [(res[0][r], res[1][r]) for res in results] for r, s in enumerate(seeds)}
-            del fast, z
-        else:
-            per_seed = {}
-            for seed, model in zip(seeds, nets):
-                per_seed[seed] = [
-                    evaluate(model, x if sigma == 0 else (x + sigma * noise[seed]).clamp_(0.0, 1.0), y)
-                    for sigma in sigmas
-                ]
-            del nets
-        for seed in seeds:
-            for sigma, (loss, acc) in zip(sigmas, per_seed[seed]):
-                rows.append(dict(experiment=experiment, dataset=cell["dataset"], model=cell["model"],
-                                 dendrites=cell["dendrites"], somata=cell["somata"],
-                                 layers=cell.get("layers", 1), cell=cell.get("cell"), seed=seed,
-                                 n_params=n_params, sigma=sigma, test_loss=loss, test_acc=acc,
-                                 diverged=seed in diverged))
-            log.info("%s %s seed %d: acc %s", cell["model"], cell.get("cell"), seed,
-                     " ".join(f"{acc:.3f}" for _, acc in per_seed[seed]))
-    return pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)
-
-
-# --------------------------------------------------------------------------------------------------
 # file-level entry points (one Snakemake job each)
 # --------------------------------------------------------------------------------------------------
-def _write_csv(df: pd.DataFrame, path: str | Path) -> None:
-    from dendritic import runio
-
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """``df`` as CSV at ``path`` (atomically; floats to 6 significant digits), the format of every
+    table under ``results/analysis/`` and of ``results/test_noise.csv``."""
     runio.write_atomic(path, lambda p: df.to_csv(p, index=False, float_format="%.6g"))
 
 
-def _set_threads(threads: int | None) -> None:
+def set_threads(threads: int | None) -> None:
+    """Torch's intra-op threads for one job (Snakemake's ``threads``; none given: torch's default)."""
     if threads:
         torch.set_num_threads(int(threads))
 
@@ -465,10 +361,7 @@ def run_best_model_analysis(summary_path: str | Path, data_path: str | Path, dat
     (``…/{model}/{cell}/weights.pt``), analyse it (:func:`analyse_model`, keyword arguments passed
     on) and write each table of :data:`ANALYSIS_TABLES` to ``out_paths[name]``. A model without
     any non-diverged run gets empty tables."""
-    from dendritic.datasets import load_prepared
-    from dendritic.summary import load_summary
-
-    _set_threads(threads)
+    set_threads(threads)
     best = best_cells(load_summary(summary_path), dataset, selection, models=[model])
     if best.empty or not best.iloc[0]["seeds"]:
         log.warning("no finished, non-diverged main run of %s on %s: empty analysis tables", model, dataset)
@@ -483,21 +376,11 @@ def run_best_model_analysis(summary_path: str | Path, data_path: str | Path, dat
                                     "weights.pt files")
         log.info("%s on %s: selected configuration %s (%s; mean test acc %.4f over %d seeds)", model,
                  dataset, row["cell"], row["reason"], row["test_acc_mean"], row["n"])
-        tables = analyse_model(row, matches[0], load_prepared(data_path), device=device, **kwargs)
+        tables = analyse_model(row, matches[0], datasets.load_prepared(data_path), device=device, **kwargs)
     for name, df in tables.items():
-        _write_csv(df, out_paths[name])
+        write_table(df, out_paths[name])
     return tables
 
-
-def run_robustness(weights_paths: Sequence[str | Path], data_path: str | Path, sigmas: Sequence[float],
-                   out_path: str | Path, device: str = "cpu", threads: int | None = None) -> pd.DataFrame:
-    """One Snakemake job: :func:`robustness_frame` of the given cells, written to ``out_path``."""
-    from dendritic.datasets import load_prepared
-
-    _set_threads(threads)
-    df = robustness_frame(weights_paths, load_prepared(data_path), sigmas, device=device)
-    _write_csv(df, out_path)
-    return df
 
 
 def concat_tables(inputs: Iterable[str | Path], output: str | Path) -> pd.DataFrame:
@@ -505,5 +388,5 @@ def concat_tables(inputs: Iterable[str | Path], output: str | Path) -> pd.DataFr
     frames = [pd.read_csv(p) for p in inputs]
     nonempty = [f for f in frames if len(f)]
     df = pd.concat(nonempty, ignore_index=True) if nonempty else (frames[0] if frames else pd.DataFrame())
-    _write_csv(df, output)
+    write_table(df, output)
     return df
