@@ -94,7 +94,7 @@ FIGURES: dict[str, Figure] = {
     "fig6": Figure(_P + "representations:plot_fig6", "Best models",
                    reads=("results/analysis/{tsne,representations,best_cells}.csv",
                           "the analysis dataset's metadata")),
-    "fig7": Figure(_P + "efficiency:plot_fig7", "Robustness",
+    "fig7": Figure(_P + "fig7:plot_fig7", "Robustness",
                    reads=(SUMMARY, "the noise dataset's prepared cache (example images)")),
     "suppl_fig1": Figure(_P + "examples:plot_examples", "Datasets",
                          reads=("every prepared dataset cache",)),
