@@ -43,7 +43,9 @@ system-packages:
 
 lint: setup
 	$(BIN)/snakemake --lint
-	$(BIN)/snakemake -n --quiet rules
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf results figures logs .snakemake

@@ -81,8 +81,12 @@ def torchvision_root() -> Path:
     root = DATA / "torchvision"
     raw = root / "FashionMNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         if not (raw / name).exists():
             with gzip.open(MIRROR / f"{name}.gz") as src, open(raw / f"{name}.tmp", "wb") as dst:
                 shutil.copyfileobj(src, dst)
@@ -91,8 +95,9 @@ def torchvision_root() -> Path:
 
 
 def cell_of(model: str, D: int, S: int, seeds=(0,)) -> Cell:
-    return Cell(experiment="main", dataset="fmnist", model=model, dendrites=D, somata=S,
-                epochs=1, lr=1e-3, seeds=tuple(seeds))
+    return Cell(
+        experiment="main", dataset="fmnist", model=model, dendrites=D, somata=S, epochs=1, lr=1e-3, seeds=tuple(seeds)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,13 +112,11 @@ class EngineRun:
         seeds = tuple(range(replicas))
         self.cell = cell_of(model, D, S, seeds)
         self.net = engine.FastNet([build_model(model, (1, 28, 28), 10, D, S, seed=s) for s in seeds])
-        self.data = engine.replica_data(data.xf_train, data.y_train, data.xf_test, data.y_test,
-                                        self.cell, seeds)
+        self.data = engine.replica_data(data.xf_train, data.y_train, data.xf_test, data.y_test, self.cell, seeds)
         self.opt = engine.make_optimizer(self.net, 1e-3)
         n = self.data.train.shape[1]
         gens = [generator(s, "batches") for s in seeds]
-        self.order = torch.stack([self.data.train[r][torch.randperm(n, generator=g)]
-                                  for r, g in enumerate(gens)])
+        self.order = torch.stack([self.data.train[r][torch.randperm(n, generator=g)] for r, g in enumerate(gens)])
         self.slices = batch_slices(n, BATCH)
         self.done = 0
 
@@ -178,10 +181,8 @@ def textbook_rate(root: Path, model, D, S, n, reps=3) -> float:
     tv = torchvision_module()
     net = textbook_model(model, D, S)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-    ds = tv.datasets.FashionMNIST(str(root), train=True, download=False,
-                                  transform=tv.transforms.ToTensor())
-    loader = torch.utils.data.DataLoader(ds, batch_size=BATCH, shuffle=True,
-                                         generator=torch.Generator().manual_seed(0))
+    ds = tv.datasets.FashionMNIST(str(root), train=True, download=False, transform=tv.transforms.ToTensor())
+    loader = torch.utils.data.DataLoader(ds, batch_size=BATCH, shuffle=True, generator=torch.Generator().manual_seed(0))
     it = iter(loader)
 
     def step():
@@ -222,8 +223,7 @@ def dense_flops(D: int, S: int) -> float:
     """FLOPs of one vANN training step: per layer 2·B·in·out forward and for the weight gradient,
     and for the input gradient except at the first layer."""
     sizes = [784, D * S, S, 10]
-    return sum(2 * BATCH * a * b * (2 if i == 0 else 3)
-               for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
+    return sum(2 * BATCH * a * b * (2 if i == 0 else 3) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
 
 
 def matmul_gflops(D: int, S: int, seconds: float = 1.0) -> float:
@@ -256,8 +256,10 @@ def matmul_gflops(D: int, S: int, seconds: float = 1.0) -> float:
 
 def machine() -> str:
     la = os.getloadavg()
-    return (f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"load average {la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f}")
+    return (
+        f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"load average {la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f}"
+    )
 
 
 def table(quick: bool, models, sizes) -> None:
@@ -266,10 +268,14 @@ def table(quick: bool, models, sizes) -> None:
     engine_rate(data, "sANN", 8, 128, 30, reps=1)  # warm-up: thread pools, MKL, the data's pages
     textbook_rate(root, "dANN-R", 8, 128, 5, reps=1)
     print(f"# machine: {machine()}")
-    print(f"# timer: {'CPU time of this process' if torch.get_num_threads() == 1 else 'wall time'}; "
-          "each rate the best of several runs")
-    print("| model | D | S | batches | engine samples/s | engine, 5 seeds batched | textbook samples/s "
-          "| engine / textbook | batched / textbook |")
+    print(
+        f"# timer: {'CPU time of this process' if torch.get_num_threads() == 1 else 'wall time'}; "
+        "each rate the best of several runs"
+    )
+    print(
+        "| model | D | S | batches | engine samples/s | engine, 5 seeds batched | textbook samples/s "
+        "| engine / textbook | batched / textbook |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     dense_step = {}
     for D, S in sizes:
@@ -282,8 +288,10 @@ def table(quick: bool, models, sizes) -> None:
                 dense_step[(D, S)] = fast
             b_txt = f"{batched:,.0f}" if batched else "—"
             r_txt = f"{batched / book:.1f}×" if batched else "—"
-            print(f"| {model} | {D} | {S} | {n} | {fast:,.0f} | {b_txt} | {book:,.0f} | "
-                  f"{fast / book:.1f}× | {r_txt} |", flush=True)
+            print(
+                f"| {model} | {D} | {S} | {n} | {fast:,.0f} | {b_txt} | {book:,.0f} | {fast / book:.1f}× | {r_txt} |",
+                flush=True,
+            )
     if dense_step:
         print()
         print("| vANN size | engine step GFLOP/s | plain matmul GFLOP/s | engine / matmul |")
@@ -334,8 +342,7 @@ def project(seconds: float) -> None:
         for D in GRID_D:
             cells = []
             for S in GRID_S:
-                R = default_replicas(cell_of(cls, D, S, range(seeds)), (1, 28, 28), 10,
-                                     torch.device("cpu"))
+                R = default_replicas(cell_of(cls, D, S, range(seeds)), (1, 28, 28), 10, torch.device("cpu"))
                 t0 = clock()
                 run = EngineRun(data, cls, D, S, R)
                 build = (clock() - t0) / R
@@ -354,10 +361,12 @@ def project(seconds: float) -> None:
                 del run
             name = f"{cls} ({', '.join(members)})" if D == GRID_D[0] else ""
             print(f"| {name} | {D} | " + " | ".join(cells) + " |", flush=True)
-    print(f"\nprojected main FMNIST grid (12 models × 35 sizes × {seeds} seeds × {epochs} epochs): "
-          f"{total / 3600:.1f} h of 1-thread work ({total_train / 3600:.1f} h of it in epochs), "
-          f"= {total / 3600 / 2:.1f} h wall on 2 cores running 2 jobs at once, if they do not slow "
-          "each other down")
+    print(
+        f"\nprojected main FMNIST grid (12 models × 35 sizes × {seeds} seeds × {epochs} epochs): "
+        f"{total / 3600:.1f} h of 1-thread work ({total_train / 3600:.1f} h of it in epochs), "
+        f"= {total / 3600 / 2:.1f} h wall on 2 cores running 2 jobs at once, if they do not slow "
+        "each other down"
+    )
     print(f"# machine at the end: {machine()}")
 
 
@@ -367,8 +376,10 @@ def batching(seconds: float) -> None:
     torch.set_num_threads(1)
     data = fmnist()
     print(f"# machine: {machine()}")
-    print("| model | D | S | parameters | 1 seed: ms per batch | 5 seeds batched: ms per batch and seed "
-          "| gain | default |")
+    print(
+        "| model | D | S | parameters | 1 seed: ms per batch | 5 seeds batched: ms per batch and seed "
+        "| gain | default |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for model in ("dANN-R", "sANN", "vANN-R", "pdANN", "vANN"):
         for D, S in ((1, 32), (4, 64), (8, 128), (2, 512), (16, 128), (16, 256), (64, 64), (32, 256)):
@@ -383,11 +394,12 @@ def batching(seconds: float) -> None:
                 per_seed.append(t / k / R)
                 params = run.net.n_params()
                 del run
-            default = default_replicas(cell_of(model, D, S, range(REPLICAS)), (1, 28, 28), 10,
-                                       torch.device("cpu"))
-            print(f"| {model} | {D} | {S} | {params:,} | {per_seed[0] * 1e3:.2f} | {per_seed[1] * 1e3:.2f} "
-                  f"| {per_seed[0] / per_seed[1]:.2f} | {'batched' if default > 1 else 'one by one'} |",
-                  flush=True)
+            default = default_replicas(cell_of(model, D, S, range(REPLICAS)), (1, 28, 28), 10, torch.device("cpu"))
+            print(
+                f"| {model} | {D} | {S} | {params:,} | {per_seed[0] * 1e3:.2f} | {per_seed[1] * 1e3:.2f} "
+                f"| {per_seed[0] / per_seed[1]:.2f} | {'batched' if default > 1 else 'one by one'} |",
+                flush=True,
+            )
     print(f"# machine at the end: {machine()}")
 
 
@@ -398,8 +410,13 @@ def main(argv=None) -> int:
     p.add_argument("--batching", action="store_true", help="CPU: 5 seeds batched vs one by one")
     p.add_argument("--seconds", type=float, default=1.0, help="--project: timing per configuration")
     p.add_argument("--models", nargs="+", default=list(MODELS))
-    p.add_argument("--sizes", nargs="+", default=[f"{D}x{S}" for D, S in SIZES],
-                   choices=[f"{D}x{S}" for D, S in SIZES], help="table sizes, DxS")
+    p.add_argument(
+        "--sizes",
+        nargs="+",
+        default=[f"{D}x{S}" for D, S in SIZES],
+        choices=[f"{D}x{S}" for D, S in SIZES],
+        help="table sizes, DxS",
+    )
     p.add_argument("--threads", type=int, help="torch threads (default: torch's, = cores)")
     a = p.parse_args(argv)
     if a.threads:

@@ -35,14 +35,18 @@ CELLS = [
     ("noise-dANN-LRF", dict(experiment="noise", model="dANN-LRF", sigma=0.5)),
     ("noise-dANN-LRF-ref", dict(experiment="noise", model="dANN-LRF", sigma=0.5, engine="reference")),
     ("early-vANN", dict(experiment="early_stopping", model="vANN", epochs=4, patience=1, lr=0.05)),
-    ("early-vANN-ref", dict(experiment="early_stopping", model="vANN", epochs=4, patience=1, lr=0.05,
-                            engine="reference")),
+    (
+        "early-vANN-ref",
+        dict(experiment="early_stopping", model="vANN", epochs=4, patience=1, lr=0.05, engine="reference"),
+    ),
     ("early-dANN-R", dict(experiment="early_stopping", model="dANN-R", epochs=3, patience=2)),
     ("sequential-dANN-R", dict(experiment="sequential", model="dANN-R", sequential=True)),
     ("sequential-vANN-ref", dict(experiment="sequential", model="vANN", sequential=True, engine="reference")),
     ("diverge-vANN", dict(experiment="learning_rate", model="vANN", lr=0.5, divergence_loss=0.8)),
-    ("diverge-vANN-ref", dict(experiment="learning_rate", model="vANN", lr=0.5, divergence_loss=0.8,
-                              engine="reference")),
+    (
+        "diverge-vANN-ref",
+        dict(experiment="learning_rate", model="vANN", lr=0.5, divergence_loss=0.8, engine="reference"),
+    ),
 ]
 
 
@@ -62,8 +66,11 @@ def train(out: Path, data: Path = Path("resources/data/fmnist.pt")) -> None:
         t0 = time.perf_counter()
         cell = Cell(**{**_BASE, **kw})
         df = run_cell(cell, data, out / name, device="cpu")
-        print(f"{name:22s} {time.perf_counter() - t0:6.1f} s  acc {df.test_acc.round(4).tolist()}  "
-              f"diverged {df.diverged.tolist()}", flush=True)
+        print(
+            f"{name:22s} {time.perf_counter() - t0:6.1f} s  acc {df.test_acc.round(4).tolist()}  "
+            f"diverged {df.diverged.tolist()}",
+            flush=True,
+        )
 
 
 def _columns(path: Path) -> dict[str, list[str]]:
@@ -93,8 +100,10 @@ def diff(a: Path, b: Path) -> int:
             if ca[col] != cb[col]:
                 print(f"{rel}: column {col} differs: {ca[col][:4]} vs {cb[col][:4]}")
                 bad += 1
-    print(f"{len(files)} csv files compared (all columns but {', '.join(sorted(TIME_COLUMNS))}): "
-          f"{'identical' if not bad else f'{bad} difference(s)'}")
+    print(
+        f"{len(files)} csv files compared (all columns but {', '.join(sorted(TIME_COLUMNS))}): "
+        f"{'identical' if not bad else f'{bad} difference(s)'}"
+    )
     return int(bad > 0)
 
 

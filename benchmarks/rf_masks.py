@@ -78,8 +78,7 @@ def _ring(y: int, x: int, r: int) -> np.ndarray:
     return g[d == r]
 
 
-def authors_dendrite(rng: np.random.Generator, y: int, x: int, k: int = K,
-                     version: str = "head") -> np.ndarray:
+def authors_dendrite(rng: np.random.Generator, y: int, x: int, k: int = K, version: str = "head") -> np.ndarray:
     """The k pixels of one dendrite centred at (y, x), by the authors' rule (module docstring)."""
     pix = _box(y, x, 1)
     if len(pix) > k:
@@ -188,7 +187,7 @@ def perm_test(a: np.ndarray, b: np.ndarray, n_perm: int = 500, seed: int = 0) ->
     hits = 0
     for _ in range(n_perm):
         p = rng.permutation(len(pool))
-        hits += stat(pool[p[: len(a)]], pool[p[len(a):]]) >= t0 - 1e-12
+        hits += stat(pool[p[: len(a)]], pool[p[len(a) :]]) >= t0 - 1e-12
     return (hits + 1) / (n_perm + 1)
 
 
@@ -196,8 +195,19 @@ def lrf_stats(sampler, n_masks: int, D: int = 4, S: int = 128, seed: int = 0) ->
     """Per-mask statistics (one row per mask) of ``n_masks`` LRF masks of D*S dendrites."""
     rng = np.random.default_rng(seed)
     n = D * S
-    keys = ("k_min", "k_max", "centre", "dist", "dist_b0", "dist_b1", "dist_b2", "ring2",
-            "coverage", "dup_centres", "dup_dendrites")
+    keys = (
+        "k_min",
+        "k_max",
+        "centre",
+        "dist",
+        "dist_b0",
+        "dist_b1",
+        "dist_b2",
+        "ring2",
+        "coverage",
+        "dup_centres",
+        "dup_dendrites",
+    )
     out: dict = {k: [] for k in keys}
     rows, cols = [], []
     for _ in range(n_masks):
@@ -236,13 +246,19 @@ def v0_lrf(rng, n):
 
 def report_lrf(n_masks: int) -> dict:
     t0 = time.perf_counter()
-    res = {name: lrf_stats(f, n_masks, seed=i) for i, (name, f) in
-           enumerate([("ours", ours_lrf), ("head", head_lrf), ("v0", v0_lrf)])}
+    res = {
+        name: lrf_stats(f, n_masks, seed=i)
+        for i, (name, f) in enumerate([("ours", ours_lrf), ("head", head_lrf), ("v0", v0_lrf)])
+    }
     o = res["ours"]
-    print(f"## LRF, 28x28, k = 16, D = 4, S = 128: {n_masks} masks per sampler "
-          f"({n_masks * 512:,} dendrites; {time.perf_counter() - t0:.0f} s)\n")
-    print("p: permutation test over masks that the sampler's per-mask mean is the project's "
-          "(500 permutations; 0.002 is the smallest possible value).\n")
+    print(
+        f"## LRF, 28x28, k = 16, D = 4, S = 128: {n_masks} masks per sampler "
+        f"({n_masks * 512:,} dendrites; {time.perf_counter() - t0:.0f} s)\n"
+    )
+    print(
+        "p: permutation test over masks that the sampler's per-mask mean is the project's "
+        "(500 permutations; 0.002 is the smallest possible value).\n"
+    )
     print("| quantity | ours | authors HEAD | authors v0 | p (ours = HEAD) | p (ours = v0) |")
     print("|---|---|---|---|---|---|")
 
@@ -255,27 +271,44 @@ def report_lrf(n_masks: int) -> dict:
     for r in res.values():  # centres uniform over the 784 pixels? (centres are independent draws)
         r["p_uniform"] = float(stats.chisquare(r["centre"].sum(0)).pvalue)
     row("centres uniform over the 784 pixels (chi-square p)", lambda r: f"{r['p_uniform']:.2f}")
-    ks = {n: (stats.ks_2samp(o["rows"], res[n]["rows"]).pvalue,
-              stats.ks_2samp(o["cols"], res[n]["cols"]).pvalue) for n in ("head", "v0")}
-    print(f"| centre row / column (mean; KS p vs ours) | {o['rows'].mean():.2f} / {o['cols'].mean():.2f} | "
-          f"{res['head']['rows'].mean():.2f} / {res['head']['cols'].mean():.2f} | "
-          f"{res['v0']['rows'].mean():.2f} / {res['v0']['cols'].mean():.2f} | "
-          "%.2f / %.2f | %.2f / %.2f |" % (ks["head"] + ks["v0"]))
+    ks = {
+        n: (stats.ks_2samp(o["rows"], res[n]["rows"]).pvalue, stats.ks_2samp(o["cols"], res[n]["cols"]).pvalue)
+        for n in ("head", "v0")
+    }
+    print(
+        f"| centre row / column (mean; KS p vs ours) | {o['rows'].mean():.2f} / {o['cols'].mean():.2f} | "
+        f"{res['head']['rows'].mean():.2f} / {res['head']['cols'].mean():.2f} | "
+        f"{res['v0']['rows'].mean():.2f} / {res['v0']['cols'].mean():.2f} | "
+        "%.2f / %.2f | %.2f / %.2f |" % (ks["head"] + ks["v0"])
+    )
 
     def shares(key):
         return lambda r: " ".join(f"{v / max(r[key].sum(), 1):.4f}" for v in r[key].sum(0)[:5])
 
     row("share of inputs at distance 0/1/2/3/4", shares("dist"), "dist")
-    for b, label in [(2, "interior centres (>= 2 px from border)"), (1, "centres 1 px from border"),
-                     (0, "centres on the border")]:
+    for b, label in [
+        (2, "interior centres (>= 2 px from border)"),
+        (1, "centres 1 px from border"),
+        (0, "centres on the border"),
+    ]:
         row(f"  same, {label}", shares(f"dist_b{b}"), f"dist_b{b}")
-    row("ring-2 inputs per dendrite (mean)",
-        lambda r: f"{np.average(np.arange(K + 1), weights=r['ring2'].sum(0)):.4f}", "ring2")
-    row("coverage map: inputs per pixel (max / min, share of the mean)",
-        lambda r: f"{r['coverage'].mean(0).max() / r['coverage'].mean():.2f} / "
-                  f"{r['coverage'].mean(0).min() / r['coverage'].mean():.2f}", "coverage")
-    for key, label in [("dup_centres", "duplicate centres per mask"),
-                       ("dup_dendrites", "duplicate dendrites (same 16 pixels) per mask")]:
+    row(
+        "ring-2 inputs per dendrite (mean)",
+        lambda r: f"{np.average(np.arange(K + 1), weights=r['ring2'].sum(0)):.4f}",
+        "ring2",
+    )
+    row(
+        "coverage map: inputs per pixel (max / min, share of the mean)",
+        lambda r: (
+            f"{r['coverage'].mean(0).max() / r['coverage'].mean():.2f} / "
+            f"{r['coverage'].mean(0).min() / r['coverage'].mean():.2f}"
+        ),
+        "coverage",
+    )
+    for key, label in [
+        ("dup_centres", "duplicate centres per mask"),
+        ("dup_dendrites", "duplicate dendrites (same 16 pixels) per mask"),
+    ]:
         row(label, lambda r, key=key: f"{r[key].mean():.2f}", key)
     print()
     return res
@@ -283,8 +316,10 @@ def report_lrf(n_masks: int) -> dict:
 
 def report_grf(n_masks: int, S: int = 128) -> None:
     print(f"## GRF, 28x28, k = 16, S = {S}: {n_masks} masks per sampler and D\n")
-    print("| D | sampler | dendrite-centre distance from soma centre 0/1/2/3 | empty dendrites | "
-          "dendrites wired to another soma than the one they were drawn for | p (distance, vs ours) |")
+    print(
+        "| D | sampler | dendrite-centre distance from soma centre 0/1/2/3 | empty dendrites | "
+        "dendrites wired to another soma than the one they were drawn for | p (distance, vs ours) |"
+    )
     print("|---|---|---|---|---|---|")
     for D in (4, 8, 16, 32):
         per_mask = {}
@@ -325,8 +360,16 @@ def train_comparison(seeds, epochs: int, threads: int = 1) -> None:
     prep = load_prepared(data)
     dev = torch.device("cpu")
     xtr, xte = to_float(prep.x_train, dev), to_float(prep.x_test, dev)
-    cell = Cell(experiment="main", dataset="fmnist", model="dANN-LRF", dendrites=4, somata=128,
-                epochs=epochs, lr=1e-3, seeds=tuple(seeds))
+    cell = Cell(
+        experiment="main",
+        dataset="fmnist",
+        model="dANN-LRF",
+        dendrites=4,
+        somata=128,
+        epochs=epochs,
+        lr=1e-3,
+        seeds=tuple(seeds),
+    )
     print(f"## dANN-LRF D=4, S=128, {epochs} epochs, Fashion-MNIST: test accuracy (%)\n")
     print("| seed | project's LRF mask | authors' (HEAD) rule | difference |")
     print("|---|---|---|---|")
@@ -343,8 +386,12 @@ def train_comparison(seeds, epochs: int, threads: int = 1) -> None:
             net.init_weights(s)
             nets.append(net)
         t0 = time.perf_counter()
-        res = fast.train_replicas(fast.FastNet(nets), fast.replica_data(xtr, prep.y_train, xte, prep.y_test,
-                                                                          cell, list(seeds)), cell, list(seeds))
+        res = fast.train_replicas(
+            fast.FastNet(nets),
+            fast.replica_data(xtr, prep.y_train, xte, prep.y_test, cell, list(seeds)),
+            cell,
+            list(seeds),
+        )
         acc[kind] = [100 * r.test_acc for r in res]
         print(f"<!-- {kind}: {time.perf_counter() - t0:.0f} s -->", file=sys.stderr)
     for s, a, b in zip(seeds, acc["ours"], acc["head"]):

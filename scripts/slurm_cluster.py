@@ -114,9 +114,7 @@ class SlurmClusterError(RuntimeError):
 
 
 def _run(cmd, *, env=None, timeout=60, check=False, input=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        cmd, env=env, timeout=timeout, check=check, input=input, capture_output=True, text=True
-    )
+    return subprocess.run(cmd, env=env, timeout=timeout, check=check, input=input, capture_output=True, text=True)
 
 
 def _tail(path: Path, n: int = 25) -> str:
@@ -172,8 +170,7 @@ def our_processes(base: str = TMP_BASE) -> list[tuple[int, list[str]]]:
     return [
         (pid, argv)
         for pid, argv in _processes()
-        if pid not in exclude
-        and (any(needle in arg for arg in argv) or (_slurm_conf_of(pid) or "").startswith(needle))
+        if pid not in exclude and (any(needle in arg for arg in argv) or (_slurm_conf_of(pid) or "").startswith(needle))
     ]
 
 
@@ -384,8 +381,7 @@ class SlurmCluster:
             return
         if not self.install:
             raise SlurmClusterUnavailable(
-                f"Slurm/munge are not installed ({', '.join(_programs_missing())} missing) "
-                "and install=False"
+                f"Slurm/munge are not installed ({', '.join(_programs_missing())} missing) and install=False"
             )
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         # --no-install-recommends: 9 packages instead of ~45 (the recommended plugins: influxdb,
@@ -434,11 +430,7 @@ class SlurmCluster:
                     f"{' '.join(argv)}); stop it first, or run the cluster tests on a throwaway machine"
                 )
         if DEFAULT_SLURM_CONF.exists() or DEFAULT_SLURM_CONF.is_symlink():
-            what = (
-                f"a symlink to {os.readlink(DEFAULT_SLURM_CONF)}"
-                if DEFAULT_SLURM_CONF.is_symlink()
-                else "a file"
-            )
+            what = f"a symlink to {os.readlink(DEFAULT_SLURM_CONF)}" if DEFAULT_SLURM_CONF.is_symlink() else "a file"
             raise SlurmClusterUnavailable(
                 f"{DEFAULT_SLURM_CONF} already exists ({what}) and is not ours; the plugin's srun "
                 "needs our config at that path and we never overwrite a real one"

@@ -22,8 +22,9 @@ def repo_root() -> Path:
     return ROOT
 
 
-def synthetic_prepared(n_train: int = 1200, n_test: int = 400, shape=(1, 28, 28), n_classes: int = 10,
-                       seed: int = 0) -> SimpleNamespace:
+def synthetic_prepared(
+    n_train: int = 1200, n_test: int = 400, shape=(1, 28, 28), n_classes: int = 10, seed: int = 0
+) -> SimpleNamespace:
     """A learnable toy dataset in the prepared format: each class brightens its own band of rows."""
     g = torch.Generator().manual_seed(seed)
     n = n_train + n_test
@@ -31,11 +32,17 @@ def synthetic_prepared(n_train: int = 1200, n_test: int = 400, shape=(1, 28, 28)
     x = torch.rand((n, *shape), generator=g) * 80
     rows = shape[1] // n_classes
     for c in range(n_classes):
-        x[y == c, :, c * rows:(c + 1) * rows, :] += 150
+        x[y == c, :, c * rows : (c + 1) * rows, :] += 150
     x = x.clamp(0, 255).to(torch.uint8)
-    return SimpleNamespace(x_train=x[:n_train], y_train=y[:n_train], x_test=x[n_train:],
-                           y_test=y[n_train:], image_shape=shape, n_classes=n_classes,
-                           meta={"name": "synthetic"})
+    return SimpleNamespace(
+        x_train=x[:n_train],
+        y_train=y[:n_train],
+        x_test=x[n_train:],
+        y_test=y[n_train:],
+        image_shape=shape,
+        n_classes=n_classes,
+        meta={"name": "synthetic"},
+    )
 
 
 @pytest.fixture
@@ -45,8 +52,14 @@ def toy_data() -> SimpleNamespace:
 
 def run_snakemake(args, cwd, timeout=900, env=None) -> subprocess.CompletedProcess:
     """Run snakemake in ``cwd`` (a copy of the workflow), returning the completed process."""
-    return subprocess.run(SNAKEMAKE + list(args), cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        SNAKEMAKE + list(args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture

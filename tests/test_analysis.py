@@ -13,7 +13,6 @@ from scipy import stats
 
 from dendritic import analysis as an
 
-
 # --------------------------------------------------------------------------------------------------
 # node analyses
 # --------------------------------------------------------------------------------------------------
@@ -236,8 +235,9 @@ def test_representation_scores_tsne_shapes_and_speed():
     centres = rng.normal(0.0, 6.0, size=(4, j))
     acts = centres[labels] + rng.normal(size=(n, j))
     t0 = time.perf_counter()  # max_iter=250 (sklearn's minimum) keeps this test ~2 s
-    res = an.representation_scores(torch.tensor(acts, dtype=torch.float32), labels,
-                                   n_neighbors=11, perplexity=10, seed=0, max_iter=250)
+    res = an.representation_scores(
+        torch.tensor(acts, dtype=torch.float32), labels, n_neighbors=11, perplexity=10, seed=0, max_iter=250
+    )
     elapsed = time.perf_counter() - t0
     assert res["embedding"].shape == (n, 2)
     assert np.isfinite(res["embedding"]).all()

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 PKG = ROOT / "src" / "dendritic"
@@ -38,7 +37,7 @@ def _imports(path: Path, name: str, modules) -> set[str]:
                 base = pkg.split(".")[: len(pkg.split(".")) - node.level + 1] if pkg else []
                 mod = ".".join([*base, node.module] if node.module else base)
             elif node.module and node.module.startswith("dendritic"):
-                mod = node.module[len("dendritic."):] if node.module != "dendritic" else ""
+                mod = node.module[len("dendritic.") :] if node.module != "dendritic" else ""
             else:
                 continue
             for alias in node.names:
@@ -47,7 +46,7 @@ def _imports(path: Path, name: str, modules) -> set[str]:
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("dendritic."):
-                    found.add(alias.name[len("dendritic."):])
+                    found.add(alias.name[len("dendritic.") :])
     return {m for m in found if m in modules and m != name}
 
 
@@ -63,7 +62,7 @@ def test_no_import_cycles_in_the_package():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, stack + [nxt])
         state[node] = 2
@@ -81,16 +80,24 @@ def test_modules_stay_readable():
 
 
 def test_the_verdict_and_the_tables_import_no_plotting_code():
-    code = ("import sys, dendritic.reproduction, dendritic.trials, dendritic.best_models, dendritic.test_noise; "
-            "bad = [m for m in sys.modules if m.startswith(('matplotlib', 'dendritic.plots'))]; "
-            "print(bad); sys.exit(1 if bad else 0)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    code = (
+        "import sys, dendritic.reproduction, dendritic.trials, dendritic.best_models, dendritic.test_noise; "
+        "bad = [m for m in sys.modules if m.startswith(('matplotlib', 'dendritic.plots'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.skipif(shutil.which("ruff", path=str(Path(sys.executable).parent)) is None
-                    and shutil.which("ruff") is None, reason="ruff not installed (pip install -e .[test])")
+@pytest.mark.skipif(
+    shutil.which("ruff", path=str(Path(sys.executable).parent)) is None and shutil.which("ruff") is None,
+    reason="ruff not installed (pip install -e .[test])",
+)
 def test_python_is_ruff_clean():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     check = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)

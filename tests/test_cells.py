@@ -18,8 +18,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "dendritic"
 
 
 def cell(**kw):
-    base = dict(experiment="main", dataset="fmnist", model="dANN-R", dendrites=2, somata=32,
-                epochs=2, lr=1e-3, seeds=(0,))
+    base = dict(
+        experiment="main", dataset="fmnist", model="dANN-R", dendrites=2, somata=32, epochs=2, lr=1e-3, seeds=(0,)
+    )
     return Cell(**{**base, **kw})
 
 
@@ -55,8 +56,7 @@ def _imports(path: Path) -> tuple[set[str], list[str]]:
     top, inner = set(), []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dendritic"):
-            names = ({f"dendritic.{a.name}" for a in node.names} if node.module == "dendritic"
-                     else {node.module})
+            names = {f"dendritic.{a.name}" for a in node.names} if node.module == "dendritic" else {node.module}
             (top.update(names) if node in tree.body else inner.extend(names))
     return top, inner
 
@@ -67,7 +67,7 @@ def test_training_floors_import_one_way():
     floors = ["models", "training", "engine", "cells"]
     for i, name in enumerate(floors):
         top, inner = _imports(SRC / f"{name}.py")
-        above = {f"dendritic.{f}" for f in floors[i + 1:]}
+        above = {f"dendritic.{f}" for f in floors[i + 1 :]}
         assert not top & above, f"{name} imports a floor above it: {top & above}"
         assert not [m for m in inner if m.split(".")[1] in floors], f"{name}: function-level import {inner}"
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
 
 from dendritic.config import (
@@ -58,8 +57,10 @@ def test_defaults_filled():
     [
         (lambda c: c.__setitem__("trainig", {}), ["unknown key 'trainig'", "did you mean 'training'"]),
         (lambda c: c["training"].__setitem__("epoch", 3), ["'epoch'", "in training", "epochs"]),
-        (lambda c: c["experiments"]["main"].__setitem__("models", ["dANN-X"]),
-         ["experiments.main.models", "'dANN-X'", "dANN-LRF", "psANN"]),
+        (
+            lambda c: c["experiments"]["main"].__setitem__("models", ["dANN-X"]),
+            ["experiments.main.models", "'dANN-X'", "dANN-LRF", "psANN"],
+        ),
         (lambda c: c.__setitem__("datasets", ["fmnst"]), ["datasets", "'fmnst'", "did you mean 'fmnist'"]),
         (lambda c: c["training"].__setitem__("lr", "fast"), ["training.lr", "not of type 'number'"]),
         (lambda c: c["training"].__setitem__("device", "tpu"), ["training.device"]),
@@ -110,8 +111,12 @@ def _selected_config():
     from dendritic.config import load_config
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "config" / "test.yaml", validate=False)
-    cfg["experiments"]["noise"] = {"datasets": ["fmnist"], "models": ["dANN-LRF", "vANN"],
-                                   "sigmas": [0.25, 1.0], "networks": "selected"}
+    cfg["experiments"]["noise"] = {
+        "datasets": ["fmnist"],
+        "models": ["dANN-LRF", "vANN"],
+        "sigmas": [0.25, 1.0],
+        "networks": "selected",
+    }
     validate_config(cfg)
     return cfg
 
@@ -124,8 +129,11 @@ def test_selected_networks_experiment_is_deferred_and_built_from_the_selection()
     assert not [c for c in expand_cells(cfg) if c.experiment == "noise"]  # known only after main
     cells = selected_cells(cfg, "noise", "fmnist", {"dANN-LRF": (2, 32), "vANN": (1, 32)})
     assert [(c.model, c.id) for c in cells] == [
-        ("dANN-LRF", "D2_S32_sigma0.25"), ("dANN-LRF", "D2_S32_sigma1"),
-        ("vANN", "D1_S32_sigma0.25"), ("vANN", "D1_S32_sigma1")]
+        ("dANN-LRF", "D2_S32_sigma0.25"),
+        ("dANN-LRF", "D2_S32_sigma1"),
+        ("vANN", "D1_S32_sigma0.25"),
+        ("vANN", "D1_S32_sigma1"),
+    ]
     assert all(c.epochs == 1 and c.seeds == (0, 1) for c in cells)
     with pytest.raises(ConfigError, match="no selected network for vANN"):
         selected_cells(cfg, "noise", "fmnist", {"dANN-LRF": (2, 32)})
@@ -176,8 +184,10 @@ def test_depth_learning_rate_per_layer_count():
     assert {c.layers: c.lr for c in cells} == {2: 0.001, 3: 0.002, 4: 0.001}
 
 
-@pytest.mark.parametrize("lr, message", [({5: 0.005}, "L = 5"), ({4: -1.0}, "experiments.depth.lr"),
-                                         ({"four": 0.005}, "experiments.depth.lr")])
+@pytest.mark.parametrize(
+    "lr, message",
+    [({5: 0.005}, "L = 5"), ({4: -1.0}, "experiments.depth.lr"), ({"four": 0.005}, "experiments.depth.lr")],
+)
 def test_depth_learning_rate_bad_keys(lr, message):
     cfg = load()
     cfg["experiments"]["depth"]["lr"] = lr
@@ -190,9 +200,15 @@ def test_cell_settings_come_from_the_schema_defaults():
 
     cfg = {"datasets": ["fmnist", "emnist"]}
     validate_config(cfg)
-    assert cell_settings(cfg, "fmnist") == dict(seeds=(0, 1, 2, 3, 4), epochs=25, batch_size=128,
-                                                validation_fraction=0.1, engine="fast", lr=0.001,
-                                                divergence_loss=1000.0)
+    assert cell_settings(cfg, "fmnist") == dict(
+        seeds=(0, 1, 2, 3, 4),
+        epochs=25,
+        batch_size=128,
+        validation_fraction=0.1,
+        engine="fast",
+        lr=0.001,
+        divergence_loss=1000.0,
+    )
     assert cell_settings(cfg, "emnist")["epochs"] == 50
     fields = Cell.__dataclass_fields__  # a cell built by hand gets the schema's training settings
     for key in ("batch_size", "validation_fraction", "engine", "divergence_loss"):
@@ -205,16 +221,20 @@ def test_no_schema_default_is_restated_in_python():
 
     for name in ("config.py", "cli.py"):
         text = (ROOT / "src" / "dendritic" / name).read_text()
-        assert not re.search(r"""\.get\(\s*["'](lr|epochs|max_epochs|patience|batch_size|engine|"""
-                             r"""validation_fraction|divergence_loss|seeds|networks)["']\s*,""", text), name
+        assert not re.search(
+            r"""\.get\(\s*["'](lr|epochs|max_epochs|patience|batch_size|engine|"""
+            r"""validation_fraction|divergence_loss|seeds|networks)["']\s*,""",
+            text,
+        ), name
         assert '"fast", "reference"' not in text and "fashion-mnist" not in text, name
 
 
 def _cli_train_cell(*options):
     from dendritic.cli import _train_cell, build_parser
 
-    args = build_parser().parse_args(["train", "--model", "dANN-R", "--dataset", "fmnist", "-D", "2",
-                                      "-S", "32", *options])
+    args = build_parser().parse_args(
+        ["train", "--model", "dANN-R", "--dataset", "fmnist", "-D", "2", "-S", "32", *options]
+    )
     return _train_cell(args)
 
 
@@ -222,16 +242,53 @@ def test_cli_builds_its_cell_through_the_validated_config():
     from dendritic.cli import build_parser
     from dendritic.config import schema_choices
 
-    assert _cli_train_cell() == Cell(experiment="main", dataset="fmnist", model="dANN-R", dendrites=2,
-                                     somata=32, epochs=25, lr=1e-3, seeds=(0,), batch_size=128,
-                                     validation_fraction=0.1, engine="fast", divergence_loss=1000.0)
-    cell = _cli_train_cell("--lr", "0.01", "--epochs", "3", "--batch-size", "64", "--engine", "reference",
-                           "--divergence-loss", "50", "--seeds", "1", "2", "--dropout", "0.2",
-                           "--patience", "4", "--experiment", "dropout")
-    assert (cell.lr, cell.epochs, cell.batch_size, cell.engine, cell.divergence_loss, cell.seeds,
-            cell.dropout, cell.patience, cell.path()) == (
-        0.01, 3, 64, "reference", 50.0, (1, 2), 0.2, 4,
-        Path("results/runs/dropout/fmnist/dANN-R/D2_S32_p0.2"))
-    train = next(a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions
-                 if a.dest == "engine")
+    assert _cli_train_cell() == Cell(
+        experiment="main",
+        dataset="fmnist",
+        model="dANN-R",
+        dendrites=2,
+        somata=32,
+        epochs=25,
+        lr=1e-3,
+        seeds=(0,),
+        batch_size=128,
+        validation_fraction=0.1,
+        engine="fast",
+        divergence_loss=1000.0,
+    )
+    cell = _cli_train_cell(
+        "--lr",
+        "0.01",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "64",
+        "--engine",
+        "reference",
+        "--divergence-loss",
+        "50",
+        "--seeds",
+        "1",
+        "2",
+        "--dropout",
+        "0.2",
+        "--patience",
+        "4",
+        "--experiment",
+        "dropout",
+    )
+    assert (
+        cell.lr,
+        cell.epochs,
+        cell.batch_size,
+        cell.engine,
+        cell.divergence_loss,
+        cell.seeds,
+        cell.dropout,
+        cell.patience,
+        cell.path(),
+    ) == (0.01, 3, 64, "reference", 50.0, (1, 2), 0.2, 4, Path("results/runs/dropout/fmnist/dANN-R/D2_S32_p0.2"))
+    train = next(
+        a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions if a.dest == "engine"
+    )
     assert tuple(train.choices) == schema_choices("training", "engine") == ("fast", "reference")

@@ -34,8 +34,9 @@ def check_nearest(pixels, centres, H, W, n):
             assert (d < r).sum() == in_image_within(c, r - 1, H, W)
 
 
-@pytest.mark.parametrize("n, shape", [(256, (16, 16)), (512, (32, 16)), (128, (16, 8)),
-                                      (64, (8, 8)), (32, (8, 4)), (7, (7, 1)), (1, (1, 1))])
+@pytest.mark.parametrize(
+    "n, shape", [(256, (16, 16)), (512, (32, 16)), (128, (16, 8)), (64, (8, 8)), (32, (8, 4)), (7, (7, 1)), (1, (1, 1))]
+)
 def test_grid_shape_examples(n, shape):
     assert cn.grid_shape(n) == shape
 
@@ -118,8 +119,10 @@ def test_lrf_edge_centre_takes_ring_2_whole_before_ring_3():
     and 9 in ring 2, all taken, then 1 of the 13 of ring 3. (Their first public version pooled
     rings 2 and 3 and drew the 10 missing pixels from the pool; see docs/FIDELITY.md.)"""
     centre = 0 * 28 + 10
-    d = [np.bincount(cheb(row, centre, 28), minlength=4)
-         for row in cn.nearest_pixels(np.random.default_rng(5), np.full(500, centre), 28, 28, 16)]
+    d = [
+        np.bincount(cheb(row, centre, 28), minlength=4)
+        for row in cn.nearest_pixels(np.random.default_rng(5), np.full(500, centre), 28, 28, 16)
+    ]
     assert {tuple(x) for x in d} == {(1, 5, 9, 1)}
 
 
@@ -172,7 +175,7 @@ def test_structured_is_block_diagonal():
     m = cn.soma_mask("structured", None, D, S)
     assert m.shape == (S, D * S) and m.sum() == D * S
     for j in range(S):
-        assert m[j, D * j:D * (j + 1)].all() and m[j].sum() == D
+        assert m[j, D * j : D * (j + 1)].all() and m[j].sum() == D
     assert (m.sum(0) == 1).all()
 
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import FMNIST_MIRROR as REAL_FMNIST
 from conftest import requires_fmnist
+
 from dendritic import datasets as ds
 from dendritic.datasets import sources
 
@@ -79,8 +79,12 @@ def fake_arrays(seed: int, n_classes: int = 10, hw: int = 28) -> dict[str, np.nd
     }
 
 
-MNIST_FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-               "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
 
 
 def write_mnist(folder: Path, arrays: dict, gz: bool = True) -> dict[str, str]:
@@ -96,10 +100,16 @@ def write_mnist(folder: Path, arrays: dict, gz: bool = True) -> dict[str, str]:
 def small_spec(monkeypatch, name: str, urls: tuple[str, ...] = ("http://data.invalid/",), **changes):
     """Shrink the registry entry of ``name`` to N_TRAIN/N_TEST images, with offline download URLs."""
     spec = ds.DATASETS[name]
-    downloads = tuple(ds.Download(a, tuple(u + a for u in urls), None)
-                      for a in dict.fromkeys(s.archive for s in spec.sources))
-    small = dataclasses.replace(spec, n_train=changes.pop("n_train", N_TRAIN),
-                                n_test=changes.pop("n_test", N_TEST), downloads=downloads, **changes)
+    downloads = tuple(
+        ds.Download(a, tuple(u + a for u in urls), None) for a in dict.fromkeys(s.archive for s in spec.sources)
+    )
+    small = dataclasses.replace(
+        spec,
+        n_train=changes.pop("n_train", N_TRAIN),
+        n_test=changes.pop("n_test", N_TEST),
+        downloads=downloads,
+        **changes,
+    )
     monkeypatch.setitem(ds.DATASETS, name, small)
     return small
 
@@ -126,8 +136,7 @@ def test_registry_holds_the_five_datasets_with_torchvision_sources():
     sums = ds.default_checksums(ds.DATASETS["cifar10"])
     assert sums["cifar-10-python.tar.gz"] == tv.CIFAR10.tgz_md5
     assert sums["data_batch_3"] == dict(tv.CIFAR10.train_list)["data_batch_3"]
-    assert ds.default_checksums(ds.DATASETS["fmnist"])["t10k-labels-idx1-ubyte"] == \
-        "15d484375f8d13e6eb1aabb0c3f46965"
+    assert ds.default_checksums(ds.DATASETS["fmnist"])["t10k-labels-idx1-ubyte"] == "15d484375f8d13e6eb1aabb0c3f46965"
 
 
 def test_unknown_dataset_lists_the_known_ones(tmp_path):
@@ -197,8 +206,7 @@ def test_idx_round_trip(tmp_path, monkeypatch, gz):
 def test_structure_only_when_no_checksum_is_known(tmp_path, monkeypatch):
     small_spec(monkeypatch, "kmnist")
     sums = write_mnist(tmp_path / "mirror" / "KMNIST" / "raw", fake_arrays(2), gz=False)  # torchvision layout
-    meta = ds.prepare("kmnist", tmp_path / "k.pt", tmp_path / "raw", mirrors=[tmp_path / "mirror"],
-                      checksums={})
+    meta = ds.prepare("kmnist", tmp_path / "k.pt", tmp_path / "raw", mirrors=[tmp_path / "mirror"], checksums={})
     assert meta["sources"] == sums  # md5s recorded even though nothing could be compared
     assert {o["verified"] for o in meta["origins"].values()} == {"structure"}
     assert "KMNIST/raw" in meta["origins"]["train-images-idx3-ubyte"]["path"]
@@ -221,10 +229,12 @@ def test_downloaded_file_form_is_checked_against_torchvision_md5(tmp_path, monke
 
 def emnist_files(arrays: dict) -> dict[str, bytes]:
     """EMNIST balanced file name -> IDX bytes, images stored transposed as in the real files."""
-    names = {"train_images": "emnist-balanced-train-images-idx3-ubyte",
-             "train_labels": "emnist-balanced-train-labels-idx1-ubyte",
-             "test_images": "emnist-balanced-test-images-idx3-ubyte",
-             "test_labels": "emnist-balanced-test-labels-idx1-ubyte"}
+    names = {
+        "train_images": "emnist-balanced-train-images-idx3-ubyte",
+        "train_labels": "emnist-balanced-train-labels-idx1-ubyte",
+        "test_images": "emnist-balanced-test-images-idx3-ubyte",
+        "test_labels": "emnist-balanced-test-labels-idx1-ubyte",
+    }
     stored = {k: (v.transpose(0, 2, 1) if k.endswith("images") else v) for k, v in arrays.items()}
     return {names[k]: idx_bytes(stored[k]) for k in names}
 
@@ -269,8 +279,9 @@ def cifar_batches(per_batch: int = 2) -> tuple[dict[str, bytes], np.ndarray, np.
     batches = {}
     for i, name in enumerate(CIFAR_BATCHES):
         part = slice(i * per_batch, (i + 1) * per_batch)
-        batches[name] = pickle.dumps({b"batch_label": name.encode(), b"data": rows[part],
-                                      b"labels": labels[part].tolist()}, protocol=2)
+        batches[name] = pickle.dumps(
+            {b"batch_label": name.encode(), b"data": rows[part], b"labels": labels[part].tolist()}, protocol=2
+        )
     return batches, rows, labels
 
 
@@ -320,16 +331,21 @@ def test_mirrors_are_searched_in_order_then_raw_dir(tmp_path, monkeypatch):
     assert torch.equal(data.x_test[:, 0], torch.from_numpy(b["test_images"]))
     assert data.y_test.tolist() == c["test_labels"].tolist()
     origins = {k: Path(v["path"]).parent for k, v in meta["origins"].items()}
-    assert origins == {"train-images-idx3-ubyte": first, "train-labels-idx1-ubyte": first,
-                       "t10k-images-idx3-ubyte": second, "t10k-labels-idx1-ubyte": raw / "fmnist"}
+    assert origins == {
+        "train-images-idx3-ubyte": first,
+        "train-labels-idx1-ubyte": first,
+        "t10k-images-idx3-ubyte": second,
+        "t10k-labels-idx1-ubyte": raw / "fmnist",
+    }
 
 
 def test_bad_copy_is_skipped_when_a_good_one_follows(tmp_path, monkeypatch, caplog):
     small_spec(monkeypatch, "mnist")
     good = write_mnist(tmp_path / "good", fake_arrays(20))
     write_mnist(tmp_path / "bad", fake_arrays(21))  # same names, other content
-    meta = ds.prepare("mnist", tmp_path / "m.pt", tmp_path / "raw", [tmp_path / "bad", tmp_path / "good"],
-                      checksums=good)
+    meta = ds.prepare(
+        "mnist", tmp_path / "m.pt", tmp_path / "raw", [tmp_path / "bad", tmp_path / "good"], checksums=good
+    )
     assert meta["sources"] == good
     assert all(Path(o["path"]).parent == tmp_path / "good" for o in meta["origins"].values())
     assert str(tmp_path / "bad" / "train-images-idx3-ubyte.gz") in caplog.text
@@ -360,8 +376,7 @@ def test_wrong_counts_and_labels_are_format_errors_naming_the_file(tmp_path, mon
     small_spec(monkeypatch, "mnist", n_train=N_TRAIN + 1)
     write_mnist(tmp_path / "m", fake_arrays(31))
     with pytest.raises(ds.FileFormatError) as info:
-        ds.prepare("mnist", tmp_path / "x.pt", tmp_path / "raw", [tmp_path / "m"], download=False,
-                   checksums={})
+        ds.prepare("mnist", tmp_path / "x.pt", tmp_path / "raw", [tmp_path / "m"], download=False, checksums={})
     assert str(tmp_path / "m" / "train-images-idx3-ubyte.gz") in str(info.value)
     assert f"expected ({N_TRAIN + 1}, 28, 28)" in str(info.value)
 
@@ -370,15 +385,13 @@ def test_wrong_counts_and_labels_are_format_errors_naming_the_file(tmp_path, mon
     arrays["test_labels"][0] = 10
     write_mnist(tmp_path / "n", arrays)
     with pytest.raises(ds.FileFormatError, match="label 10 found"):
-        ds.prepare("mnist", tmp_path / "y.pt", tmp_path / "raw", [tmp_path / "n"], download=False,
-                   checksums={})
+        ds.prepare("mnist", tmp_path / "y.pt", tmp_path / "raw", [tmp_path / "n"], download=False, checksums={})
 
     write_mnist(tmp_path / "t", fake_arrays(33), gz=False)
     victim = tmp_path / "t" / "train-images-idx3-ubyte"
     victim.write_bytes(victim.read_bytes()[:-10])
     with pytest.raises(ds.FileFormatError) as info:
-        ds.prepare("mnist", tmp_path / "z.pt", tmp_path / "raw", [tmp_path / "t"], download=False,
-                   checksums={})
+        ds.prepare("mnist", tmp_path / "z.pt", tmp_path / "raw", [tmp_path / "t"], download=False, checksums={})
     assert f"{victim}: {16 + N_TRAIN * 784 - 10} bytes" in str(info.value) and "truncated" in str(info.value)
 
 
@@ -402,8 +415,9 @@ def test_no_network_and_no_mirror_names_dataset_urls_and_remedy(tmp_path):
 def test_download_disabled_tries_nothing(tmp_path, monkeypatch):
     small_spec(monkeypatch, "kmnist")
     monkeypatch.setattr(sources, "_fetch", lambda *a, **k: pytest.fail("must not download"))
-    with pytest.raises(ds.DatasetUnavailableError,
-                       match=r"download=False\); the source URLs are: http://data.invalid/train-images"):
+    with pytest.raises(
+        ds.DatasetUnavailableError, match=r"download=False\); the source URLs are: http://data.invalid/train-images"
+    ):
         ds.prepare("kmnist", tmp_path / "k.pt", tmp_path / "raw", download=False)
 
 
@@ -434,7 +448,10 @@ def test_download_goes_through_a_temp_name_and_checks_md5(tmp_path, monkeypatch,
         ds.prepare("mnist", tmp_path / "bad.pt", raw, checksums=bad)
     assert "f" * 32 in str(info.value) and url + "train-labels-idx1-ubyte.gz" in str(info.value)
     assert sorted(p.name for p in raw.iterdir()) == [  # good files kept, the bad one and temps gone
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz"]
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz",
+    ]
     assert not (tmp_path / "bad.pt").exists()
 
     meta = ds.prepare("mnist", tmp_path / "good.pt", raw, checksums=gz_sums)
@@ -482,10 +499,16 @@ def test_load_prepared_explains_missing_or_invalid_files(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
     with pytest.raises(ds.DatasetError, match="prepares it anew"):
         ds.load_prepared(tmp_path / "junk.pt")
-    torch.save({"x_train": torch.zeros(2, 1, 28, 28), "y_train": torch.zeros(2, dtype=torch.int64),
-                "x_test": torch.zeros(0, 1, 28, 28, dtype=torch.uint8),
-                "y_test": torch.zeros(0, dtype=torch.int64),
-                "meta": {"n_train": 2, "n_test": 0, "image_shape": [1, 28, 28]}}, tmp_path / "f.pt")
+    torch.save(
+        {
+            "x_train": torch.zeros(2, 1, 28, 28),
+            "y_train": torch.zeros(2, dtype=torch.int64),
+            "x_test": torch.zeros(0, 1, 28, 28, dtype=torch.uint8),
+            "y_test": torch.zeros(0, dtype=torch.int64),
+            "meta": {"n_train": 2, "n_test": 0, "image_shape": [1, 28, 28]},
+        },
+        tmp_path / "f.pt",
+    )
     with pytest.raises(ds.DatasetError, match="expected uint8/int64"):
         ds.load_prepared(tmp_path / "f.pt")
 
@@ -560,8 +583,9 @@ def test_fmnist_files_are_not_taken_for_another_dataset(tmp_path):
     """The default mirror (Debian's Fashion-MNIST folder) is searched for every dataset; MNIST and
     KMNIST have the same file names. Those files must be ignored, and not called damaged."""
     mirror = tmp_path / "mirror"
-    write(mirror / "t10k-labels-idx1-ubyte",
-          gzip.decompress((REAL_FMNIST / "t10k-labels-idx1-ubyte.gz").read_bytes()))  # decompressed copy
+    write(
+        mirror / "t10k-labels-idx1-ubyte", gzip.decompress((REAL_FMNIST / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    )  # decompressed copy
     for mirrors in ([mirror], [REAL_FMNIST]):
         with pytest.raises(ds.DatasetUnavailableError) as info:
             ds.prepare("mnist", tmp_path / "m.pt", tmp_path / "raw", mirrors=mirrors)

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import synthetic_prepared
+
 from dendritic import engine
+from dendritic.cells import history_frame, train_cell
 from dendritic.config import Cell, expand_cells, validate_config
 from dendritic.models import MODEL_NAMES, build_masks, build_model
-from dendritic.cells import history_frame, train_cell
 from dendritic.training import expand_state
 
 RTOL, ATOL = 1e-4, 1e-6
@@ -46,8 +46,17 @@ def colour():
 
 
 def cell(**kw):
-    base = dict(experiment="main", dataset="fmnist", model="dANN-R", dendrites=2, somata=32,
-                epochs=2, lr=3e-3, seeds=(0,), batch_size=64)
+    base = dict(
+        experiment="main",
+        dataset="fmnist",
+        model="dANN-R",
+        dendrites=2,
+        somata=32,
+        epochs=2,
+        lr=3e-3,
+        seeds=(0,),
+        batch_size=64,
+    )
     return Cell(**{**base, **kw})
 
 
@@ -56,10 +65,14 @@ def assert_same_runs(a, b, rtol=RTOL, atol=ATOL, weight_atol=1e-5):
     assert list(ha.columns) == list(hb.columns) and len(ha) == len(hb)
     np.testing.assert_allclose(ha.to_numpy(float), hb.to_numpy(float), rtol=rtol, atol=atol)
     for ra, rb in zip(a, b):
-        assert (ra.seed, ra.n_params, ra.epochs_run, ra.epoch_min_val_loss, ra.diverged) == \
-               (rb.seed, rb.n_params, rb.epochs_run, rb.epoch_min_val_loss, rb.diverged)
-        np.testing.assert_allclose([ra.test_loss, ra.test_acc], [rb.test_loss, rb.test_acc],
-                                   rtol=rtol, atol=atol)
+        assert (ra.seed, ra.n_params, ra.epochs_run, ra.epoch_min_val_loss, ra.diverged) == (
+            rb.seed,
+            rb.n_params,
+            rb.epochs_run,
+            rb.epoch_min_val_loss,
+            rb.diverged,
+        )
+        np.testing.assert_allclose([ra.test_loss, ra.test_acc], [rb.test_loss, rb.test_acc], rtol=rtol, atol=atol)
         sa, sb = expand_state(ra.state), expand_state(rb.state)
         assert sa.keys() == sb.keys()
         for key in sa:
@@ -75,34 +88,36 @@ def assert_same_runs(a, b, rtol=RTOL, atol=ATOL, weight_atol=1e-5):
 @pytest.mark.parametrize("model", MODEL_NAMES)
 def test_fast_matches_reference(small, model):
     c = cell(model=model)
-    assert_same_runs(train_cell(c, small, "cpu", engine="reference"),
-                     train_cell(c, small, "cpu", engine="fast"))
+    assert_same_runs(train_cell(c, small, "cpu", engine="reference"), train_cell(c, small, "cpu", engine="fast"))
 
 
-@pytest.mark.parametrize("model, kw", [
-    ("dANN-LRF", dict(layers=2)), ("sANN", dict(layers=2)), ("pdANN", dict(layers=2)),
-    ("vANN", dict(dropout=0.5)), ("dANN-GRF", dict(sigma=0.5)),
-    ("dANN-R", dict(sequential=True, batch_size=32)),
-])
+@pytest.mark.parametrize(
+    "model, kw",
+    [
+        ("dANN-LRF", dict(layers=2)),
+        ("sANN", dict(layers=2)),
+        ("pdANN", dict(layers=2)),
+        ("vANN", dict(dropout=0.5)),
+        ("dANN-GRF", dict(sigma=0.5)),
+        ("dANN-R", dict(sequential=True, batch_size=32)),
+    ],
+)
 def test_fast_matches_reference_variants(small, model, kw):
     """Depth 2, dropout (the very same dropout masks), noise and the sequential task."""
     c = cell(model=model, **kw)
-    assert_same_runs(train_cell(c, small, "cpu", engine="reference"),
-                     train_cell(c, small, "cpu", engine="fast"))
+    assert_same_runs(train_cell(c, small, "cpu", engine="reference"), train_cell(c, small, "cpu", engine="fast"))
 
 
 @pytest.mark.parametrize("model", ["dANN-LRF", "vANN-GRF", "sANN-GRF", "psANN"])
 def test_fast_matches_reference_colour(colour, model):
     c = cell(model=model, epochs=1)
-    assert_same_runs(train_cell(c, colour, "cpu", engine="reference"),
-                     train_cell(c, colour, "cpu", engine="fast"))
+    assert_same_runs(train_cell(c, colour, "cpu", engine="reference"), train_cell(c, colour, "cpu", engine="fast"))
 
 
 def test_fast_forward_and_gradients_equal_masked_dense():
     """One step, layer by layer: logits and every weight gradient (mapped back to the dense
     layout) equal the reference's, and the gradient outside the mask is exactly zero."""
-    for model, shape, L in [("dANN-GRF", CIFAR, 1), ("sANN-LRF", MNIST, 2), ("vANN-R", MNIST, 1),
-                            ("psANN", MNIST, 1)]:
+    for model, shape, L in [("dANN-GRF", CIFAR, 1), ("sANN-LRF", MNIST, 2), ("vANN-R", MNIST, 1), ("psANN", MNIST, 1)]:
         nets = [build_model(model, shape, 10, 4, 32, L=L, seed=s) for s in (0, 1)]
         fast = engine.FastNet(nets)
         x = torch.rand(2, 40, int(np.prod(shape)))
@@ -128,10 +143,17 @@ def test_fast_forward_and_gradients_equal_masked_dense():
 # ------------------------------------------------------------------ batched == one by one
 
 
-@pytest.mark.parametrize("model, kw", [
-    ("dANN-R", {}), ("sANN-GRF", {}), ("vANN", dict(dropout=0.2)), ("dANN-LRF", dict(sigma=0.25)),
-    ("pdANN", dict(layers=2)), ("vANN-LRF", dict(sequential=True, batch_size=32)),
-])
+@pytest.mark.parametrize(
+    "model, kw",
+    [
+        ("dANN-R", {}),
+        ("sANN-GRF", {}),
+        ("vANN", dict(dropout=0.2)),
+        ("dANN-LRF", dict(sigma=0.25)),
+        ("pdANN", dict(layers=2)),
+        ("vANN-LRF", dict(sequential=True, batch_size=32)),
+    ],
+)
 def test_batched_seeds_equal_sequential_seeds(small, model, kw):
     c = cell(model=model, seeds=(0, 1, 2), **kw)
     one_by_one = train_cell(c, small, "cpu", engine="fast", replicas=1)
@@ -239,8 +261,11 @@ def test_masked_weights_exactly_zero_after_export(small, model):
 
 def test_fastnet_round_trip_and_layer_types():
     nets = [build_model(m, MNIST, 10, 4, 32, seed=3) for m in ("dANN-R", "vANN", "sANN")]
-    kinds = {"dANN-R": ["SparseLinear", "BlockLinear", "DenseLinear"],
-             "vANN": ["DenseLinear"] * 3, "sANN": ["SparseLinear", "SparseLinear", "DenseLinear"]}
+    kinds = {
+        "dANN-R": ["SparseLinear", "BlockLinear", "DenseLinear"],
+        "vANN": ["DenseLinear"] * 3,
+        "sANN": ["SparseLinear", "SparseLinear", "DenseLinear"],
+    }
     for net in nets:
         fast = engine.FastNet([net])
         assert [type(layer).__name__ for layer in fast.layers] == kinds[net.name]
@@ -260,9 +285,11 @@ def test_engine_option_plumbing(small):
     assert c.engine == "fast"
     assert dataclasses.replace(c, engine="reference").id == c.id
     assert Cell.from_dict({**c.to_dict(), "engine": "reference"}).engine == "reference"
-    cfg = {"datasets": ["fmnist"], "training": {"engine": "reference"},
-           "experiments": {"main": {"datasets": ["fmnist"], "models": ["vANN"], "dendrites": [1],
-                                    "somata": [32]}}}
+    cfg = {
+        "datasets": ["fmnist"],
+        "training": {"engine": "reference"},
+        "experiments": {"main": {"datasets": ["fmnist"], "models": ["vANN"], "dendrites": [1], "somata": [32]}},
+    }
     validate_config(cfg)
     assert [x.engine for x in expand_cells(cfg)] == ["reference"]
     default = {"datasets": ["fmnist"], "experiments": cfg["experiments"]}
@@ -270,6 +297,7 @@ def test_engine_option_plumbing(small):
     assert default["training"]["engine"] == "fast"
     assert expand_cells(default)[0].id == expand_cells(cfg)[0].id
     from dendritic.config import ConfigError
+
     with pytest.raises(ConfigError, match="training.engine"):
         validate_config({**cfg, "training": {"engine": "turbo"}})
     with pytest.raises(ValueError, match="engine"):

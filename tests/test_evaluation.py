@@ -1,4 +1,5 @@
-"""dendritic.best_models and dendritic.test_noise on real (tiny) trained networks: a synthetic dataset, two models trained for
+"""dendritic.best_models and dendritic.test_noise on real (tiny) trained networks: a synthetic dataset, two
+models trained for
 two epochs and saved as the workflow saves them, then analysed and tested under noise."""
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import synthetic_prepared
+
 from dendritic import best_models as ev
 from dendritic import test_noise as tn
+from dendritic.cells import load_run, save_cell, train_cell
 from dendritic.config import Cell
 from dendritic.summary import collect
-from dendritic.cells import load_run, save_cell, train_cell
 from dendritic.training import evaluate, to_float
 
 C = 10
@@ -33,8 +34,9 @@ def toy(tmp_path_factory):
     data = synthetic_prepared(n_train=900, n_test=300, shape=SHAPE, n_classes=C)
     paths = {}
     for model, d, s in CELLS:
-        cell = Cell(experiment="main", dataset="toy", model=model, dendrites=d, somata=s, epochs=2,
-                    lr=3e-3, seeds=SEEDS)
+        cell = Cell(
+            experiment="main", dataset="toy", model=model, dendrites=d, somata=s, epochs=2, lr=3e-3, seeds=SEEDS
+        )
         out = root / "main" / "toy" / model / cell.id
         save_cell(out, cell, train_cell(cell, data, "cpu"))
         paths[f"{model}/{cell.id}"] = out / "weights.pt"
@@ -67,20 +69,41 @@ def _hand_summary(acc: dict, seeds=(0, 1, 2)) -> pd.DataFrame:
     rows = []
     for (m, d, s), a in acc.items():
         for i, seed in enumerate(seeds):
-            rows.append(dict(experiment="main", dataset="toy", model=m, dendrites=d, somata=s, layers=1,
-                             dropout=0.0, lr=1e-3, sigma=0.0, seed=seed, n_params=100 * d * s,
-                             test_acc=a + 0.001 * (i - 1), test_loss=1 - a, epoch_min_val_loss=2,
-                             diverged=False, cell=f"D{d}_S{s}"))
+            rows.append(
+                dict(
+                    experiment="main",
+                    dataset="toy",
+                    model=m,
+                    dendrites=d,
+                    somata=s,
+                    layers=1,
+                    dropout=0.0,
+                    lr=1e-3,
+                    sigma=0.0,
+                    seed=seed,
+                    n_params=100 * d * s,
+                    test_acc=a + 0.001 * (i - 1),
+                    test_loss=1 - a,
+                    epoch_min_val_loss=2,
+                    diverged=False,
+                    cell=f"D{d}_S{s}",
+                )
+            )
     return pd.DataFrame(rows)
 
 
 def test_best_cells_paper_selection_names_the_network_and_why():
-    summary = _hand_summary({
-        ("vANN", 1, 8): 0.80, ("vANN", 2, 8): 0.85,        # vANN's best: 0.85 at D=2, S=8
-        ("dANN-R", 1, 8): 0.84, ("dANN-R", 1, 16): 0.86,   # first above 0.85: D=1, S=16 ...
-        ("dANN-R", 2, 16): 0.90,                           # ... although D=2, S=16 is its best
-        ("dANN-LRF", 1, 8): 0.70, ("dANN-LRF", 2, 8): 0.75,  # never above 0.85
-    })
+    summary = _hand_summary(
+        {
+            ("vANN", 1, 8): 0.80,
+            ("vANN", 2, 8): 0.85,  # vANN's best: 0.85 at D=2, S=8
+            ("dANN-R", 1, 8): 0.84,
+            ("dANN-R", 1, 16): 0.86,  # first above 0.85: D=1, S=16 ...
+            ("dANN-R", 2, 16): 0.90,  # ... although D=2, S=16 is its best
+            ("dANN-LRF", 1, 8): 0.70,
+            ("dANN-LRF", 2, 8): 0.75,  # never above 0.85
+        }
+    )
     paper = ev.best_cells(summary, "toy").set_index("model")
     assert (paper.loc["dANN-R", "cell"], paper.loc["dANN-R", "reason"]) == ("D1_S16", "matched vANN")
     assert (paper.loc["dANN-LRF", "cell"], paper.loc["dANN-LRF", "reason"]) == ("D2_S8", "fell back to best")
@@ -150,8 +173,7 @@ def test_analyse_best_models_tables(toy):
     out = ev.analyse_best_models(summary, "toy", data, weights=root, threshold=0.4, **TSNE)
     assert set(out) == set(ev.ANALYSIS_TABLES)
     nodes = out["node_stats"]
-    for col in ["dataset", "model", "cell", "seed", "layer", "node", "active", "entropy",
-                "selectivity"]:
+    for col in ["dataset", "model", "cell", "seed", "layer", "node", "active", "entropy", "selectivity"]:
         assert col in nodes.columns
     best = out["best_cells"].set_index("model")
     assert set(nodes["model"]) == {"dANN-R", "vANN"}
@@ -161,7 +183,8 @@ def test_analyse_best_models_tables(toy):
         d, s = best.loc[model, "dendrites"], best.loc[model, "somata"]
         assert (g["cell"] == best.loc[model, "cell"]).all()
         assert g.groupby(["seed", "layer"]).size().to_dict() == {
-            (seed, layer): n for seed in SEEDS for layer, n in (("dendrites", d * s), ("somata", s))}
+            (seed, layer): n for seed in SEEDS for layer, n in (("dendrites", d * s), ("somata", s))
+        }
     assert set(out["weight_stats"]["layer"]) == {"dendrites", "somata", "output"}
     assert set(out["weight_stats"]["seed"]) == set(SEEDS)
     rep = out["representations"]
@@ -275,8 +298,7 @@ def test_test_noise_engines_agree_and_reference_is_exact(toy, noisy):
         r = ref[(ref["seed"] == seed) & (ref["sigma"] == 0)].iloc[0]
         assert (r["test_loss"], r["test_acc"]) == (loss, acc)
         noisy = (x + 0.3 * tn.standard_noise(x.shape, seed)).clamp(0, 1)
-        assert ref[(ref["seed"] == seed) & (ref["sigma"] == 0.3)]["test_acc"].iloc[0] == \
-            evaluate(model, noisy, y)[1]
+        assert ref[(ref["seed"] == seed) & (ref["sigma"] == 0.3)]["test_acc"].iloc[0] == evaluate(model, noisy, y)[1]
 
 
 def test_concat_tables(tmp_path):

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import SNAKEMAKE, copy_workflow, requires_fmnist, run_snakemake
 
 CONFIG = """\
@@ -79,8 +78,14 @@ def wait_for(condition, what: str, proc: subprocess.Popen, timeout: float = 300,
 
 
 def start(wf: Path, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen(SNAKEMAKE + ARGS, cwd=wf, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        SNAKEMAKE + ARGS,
+        cwd=wf,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.mark.slow
@@ -128,13 +133,18 @@ def test_finished_results_survive_every_fault(tmp_path):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     real_git = shutil.which("git") or "false"
-    (fake_bin / "git").write_text(f"#!/bin/sh\nsleep 3\nexec {real_git} \"$@\"\n")
+    (fake_bin / "git").write_text(f'#!/bin/sh\nsleep 3\nexec {real_git} "$@"\n')
     (fake_bin / "git").chmod(stat.S_IRWXU)
     proc = start(wf, env={"PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"})
     try:
-        killed = wait_for(lambda: next((c for c in CELLS if (wf / c / "weights.pt").exists()
-                                        and not (wf / c / "metrics.csv").exists()), None),
-                          "a train job writing its outputs", proc, step=0.005)
+        killed = wait_for(
+            lambda: next(
+                (c for c in CELLS if (wf / c / "weights.pt").exists() and not (wf / c / "metrics.csv").exists()), None
+            ),
+            "a train job writing its outputs",
+            proc,
+            step=0.005,
+        )
         os.kill(job_pid(wf, killed), signal.SIGKILL)
         out, _ = proc.communicate(timeout=600)
     finally:
@@ -184,7 +194,11 @@ def test_finished_results_survive_every_fault(tmp_path):
     assert train_jobs(out) == [] and checksums(wf) == finished
     for c in CELLS:
         assert sorted(p.name for p in (wf / c).iterdir() if not p.name.startswith(".")) == [
-            "history.csv", "metrics.csv", "provenance.json", "weights.pt"]
+            "history.csv",
+            "metrics.csv",
+            "provenance.json",
+            "weights.pt",
+        ]
 
     # ... the remedy: delete it and run again (here with the cache as a target, as the full
     #     workflow has it): prepared anew from the source files, identical, nothing retrained
@@ -203,8 +217,9 @@ def test_finished_results_survive_every_fault(tmp_path):
     data = load_prepared(path)
     x_test = data.x_test.clone()
     x_test[:2000] = 0
-    save_prepared(path, {"x_train": data.x_train, "y_train": data.y_train, "x_test": x_test,
-                         "y_test": data.y_test}, data.meta)
+    save_prepared(
+        path, {"x_train": data.x_train, "y_train": data.y_train, "x_test": x_test, "y_test": data.y_test}, data.meta
+    )
     rc, out = run()
     assert rc == 0, out
     assert sorted(train_jobs(out)) == CELLS, out
@@ -217,11 +232,21 @@ def test_config_overrides_typed_on_the_command_line(workflow_copy):
     """Nested --config values arrive as text; they used to fail validation (README example:
     --config seeds='[0,1]' -> "seeds.0: '0' is not of type 'integer'"). A whole-number float for
     an integer key becomes that integer (D1.0_S32 used to be a cell no rule makes)."""
-    proc = run_snakemake(["-n", "--configfile", "config/test.yaml", "--config", "seeds=[0,1]",
-                          "training={lr: 1e-2, epochs: {fmnist: 2.0}, device: cpu}", "data={download: false}",
-                          "experiments={main: {datasets: [fmnist], models: [dANN-R, dANN-LRF, dANN-GRF, vANN], "
-                          "dendrites: [1.0], somata: [32]}}"],
-                         workflow_copy, timeout=300)
+    proc = run_snakemake(
+        [
+            "-n",
+            "--configfile",
+            "config/test.yaml",
+            "--config",
+            "seeds=[0,1]",
+            "training={lr: 1e-2, epochs: {fmnist: 2.0}, device: cpu}",
+            "data={download: false}",
+            "experiments={main: {datasets: [fmnist], models: [dANN-R, dANN-LRF, dANN-GRF, vANN], "
+            "dendrites: [1.0], somata: [32]}}",
+        ],
+        workflow_copy,
+        timeout=300,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "results/runs/main/fmnist/vANN/D1_S32/metrics.csv" in out and "D1.0" not in out

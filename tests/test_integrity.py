@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-
 from conftest import ROOT, synthetic_prepared
+
 from dendritic import datasets as ds
 from dendritic import runio
 from dendritic.config import Cell, ConfigError, coerce_config, load_config, validate_config
@@ -33,15 +33,24 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src
 def toy_cache(path: Path, n_train: int = 300, n_test: int = 100) -> Path:
     """A small prepared dataset written the way prepare writes one (checksums included)."""
     data = synthetic_prepared(n_train=n_train, n_test=n_test)
-    meta = {"name": "fmnist", "title": "toy", "image_shape": [1, 28, 28], "n_classes": 10,
-            "class_names": [str(c) for c in range(10)], "n_train": n_train, "n_test": n_test, "sources": {}}
+    meta = {
+        "name": "fmnist",
+        "title": "toy",
+        "image_shape": [1, 28, 28],
+        "n_classes": 10,
+        "class_names": [str(c) for c in range(10)],
+        "n_train": n_train,
+        "n_test": n_test,
+        "sources": {},
+    }
     ds.save_prepared(path, {k: getattr(data, k) for k in ("x_train", "y_train", "x_test", "y_test")}, meta)
     return path
 
 
 def cell(**kw) -> Cell:
-    base = dict(experiment="main", dataset="fmnist", model="dANN-R", dendrites=2, somata=32, epochs=1,
-                lr=1e-3, seeds=(0,))
+    base = dict(
+        experiment="main", dataset="fmnist", model="dANN-R", dendrites=2, somata=32, epochs=1, lr=1e-3, seeds=(0,)
+    )
     return Cell(**{**base, **kw})
 
 
@@ -150,8 +159,11 @@ def base_config(**extra):
 def test_text_values_are_typed_as_the_schema_wants():
     """What Snakemake hands over for --config seeds='[0,1]' training='{lr: 0.01, epochs: {fmnist: 2}}'
     data='{download: false}'; it failed validation with "'0' is not of type 'integer'"."""
-    config = base_config(seeds=["0", "1"], training={"lr": "0.01", "epochs": {"fmnist": "2"}, "device": "cpu"},
-                         data={"download": "false", "root": "123"})
+    config = base_config(
+        seeds=["0", "1"],
+        training={"lr": "0.01", "epochs": {"fmnist": "2"}, "device": "cpu"},
+        data={"download": "false", "root": "123"},
+    )
     validate_config(config)
     assert config["seeds"] == [0, 1]
     assert config["training"]["lr"] == 0.01 and config["training"]["epochs"]["fmnist"] == 2
@@ -170,9 +182,11 @@ def test_unquoted_exponent_is_a_number():
 def test_whole_number_floats_become_integers_and_cells_get_integer_ids():
     from dendritic.config import expand_cells
 
-    config = base_config(seeds=[0.0, 1.0], training={"epochs": {"fmnist": 1.0}},
-                         experiments={"main": {"datasets": ["fmnist"], "models": ["vANN"],
-                                               "dendrites": [1.0, 2], "somata": [32.0]}})
+    config = base_config(
+        seeds=[0.0, 1.0],
+        training={"epochs": {"fmnist": 1.0}},
+        experiments={"main": {"datasets": ["fmnist"], "models": ["vANN"], "dendrites": [1.0, 2], "somata": [32.0]}},
+    )
     validate_config(config)
     cells = expand_cells(config)
     assert [c.id for c in cells] == ["D1_S32", "D2_S32"]
@@ -180,12 +194,15 @@ def test_whole_number_floats_become_integers_and_cells_get_integer_ids():
     assert all(type(v) is int for v in (cells[0].dendrites, cells[0].somata, cells[0].epochs, *cells[0].seeds))
 
 
-@pytest.mark.parametrize("key, value, where", [
-    ("seeds", [1.5], "seeds.0: 1.5 is not of type 'integer'"),
-    ("training", {"epochs": {"fmnist": 2.5}}, "training.epochs.fmnist: 2.5 is not of type 'integer'"),
-    ("training", {"lr": "fast"}, "training.lr: 'fast' is not of type 'number'"),
-    ("data", {"download": "maybe"}, "data.download: 'maybe' is not of type 'boolean'"),
-])
+@pytest.mark.parametrize(
+    "key, value, where",
+    [
+        ("seeds", [1.5], "seeds.0: 1.5 is not of type 'integer'"),
+        ("training", {"epochs": {"fmnist": 2.5}}, "training.epochs.fmnist: 2.5 is not of type 'integer'"),
+        ("training", {"lr": "fast"}, "training.lr: 'fast' is not of type 'number'"),
+        ("data", {"download": "maybe"}, "data.download: 'maybe' is not of type 'boolean'"),
+    ],
+)
 def test_values_that_do_not_fit_fail_naming_the_key(key, value, where):
     with pytest.raises(ConfigError) as err:
         validate_config(base_config(**{key: value}))
@@ -202,12 +219,14 @@ def test_coercion_leaves_unknown_keys_to_the_validator():
 def test_analysis_dataset_that_the_main_experiment_does_not_train():
     main = {"datasets": ["mnist"], "models": ["vANN"], "dendrites": [1], "somata": [32]}
     with pytest.raises(ConfigError, match="analysis.dataset is 'fmnist', but experiments.main trains mnist"):
-        validate_config({"datasets": ["mnist", "fmnist"], "experiments": {"main": main},
-                         "analysis": {"dataset": "fmnist"}})
+        validate_config(
+            {"datasets": ["mnist", "fmnist"], "experiments": {"main": main}, "analysis": {"dataset": "fmnist"}}
+        )
     notes = validate_config({"datasets": ["mnist"], "experiments": {"main": main}})
     assert len(notes) == 1 and "Figs 5 and 6 are not drawn" in notes[0] and "mnist" in notes[0]
-    assert validate_config({"datasets": ["mnist"], "experiments": {"main": main},
-                            "analysis": {"dataset": "mnist"}}) == []
+    assert (
+        validate_config({"datasets": ["mnist"], "experiments": {"main": main}, "analysis": {"dataset": "mnist"}}) == []
+    )
 
 
 def test_shipped_designs_validate_without_notes():
@@ -216,9 +235,21 @@ def test_shipped_designs_validate_without_notes():
         assert validate_config(config) == [], name
 
 
-@pytest.mark.parametrize("change", [dict(epochs=0), dict(dendrites=0), dict(somata=-1), dict(batch_size=0),
-                                    dict(dendrites=1.0), dict(seeds=()), dict(seeds=(-1,)), dict(lr=0.0),
-                                    dict(dropout=1.0), dict(divergence_loss=float("nan"))])
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(epochs=0),
+        dict(dendrites=0),
+        dict(somata=-1),
+        dict(batch_size=0),
+        dict(dendrites=1.0),
+        dict(seeds=()),
+        dict(seeds=(-1,)),
+        dict(lr=0.0),
+        dict(dropout=1.0),
+        dict(divergence_loss=float("nan")),
+    ],
+)
 def test_a_cell_that_cannot_train_is_refused(change):
     with pytest.raises(ConfigError, match=next(iter(change)).replace("seeds", "seed")):
         cell(**change)
@@ -230,18 +261,21 @@ def test_a_cell_that_cannot_train_is_refused(change):
 TRAIN = ["train", "--model", "dANN-R", "--dataset", "fmnist", "-D", "1", "-S", "32"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
-    (["--epochs", "-2"], "argument --epochs: must be at least 1, got -2"),
-    (["--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
-    (["-D", "0"], "argument -D/--dendrites: must be at least 1, got 0"),
-    (["-S", "-1"], "argument -S/--somata: must be at least 1, got -1"),
-    (["--seeds", "0", "0"], "a seed is given twice"),
-    (["--lr", "0"], "argument --lr: must be a number in (0, ∞)"),
-    (["--experiment", "../../x"], "argument --experiment: invalid choice: '../../x'"),
-    (["--data", "resources/data/fmnsit.pt"], "--data resources/data/fmnsit.pt: no such file"),
-    (["--device", "cuda"], "--device cuda: no CUDA device is available on this machine"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
+        (["--epochs", "-2"], "argument --epochs: must be at least 1, got -2"),
+        (["--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+        (["-D", "0"], "argument -D/--dendrites: must be at least 1, got 0"),
+        (["-S", "-1"], "argument -S/--somata: must be at least 1, got -1"),
+        (["--seeds", "0", "0"], "a seed is given twice"),
+        (["--lr", "0"], "argument --lr: must be a number in (0, ∞)"),
+        (["--experiment", "../../x"], "argument --experiment: invalid choice: '../../x'"),
+        (["--data", "resources/data/fmnsit.pt"], "--data resources/data/fmnsit.pt: no such file"),
+        (["--device", "cuda"], "--device cuda: no CUDA device is available on this machine"),
+    ],
+)
 def test_cli_refuses_values_that_cannot_work(tmp_path, monkeypatch, capsys, args, message):
     """Each of these trained nothing and reported success (rc 0), trained at a mistyped path, or
     wrote outside results/."""
@@ -307,8 +341,8 @@ class Payload:
 
 
 def test_a_crafted_weights_file_does_not_run_its_payload(tmp_path):
-    from dendritic.test_noise import test_noise_frame
     from dendritic.cells import load_run
+    from dendritic.test_noise import test_noise_frame
 
     marker = tmp_path / "payload-ran"
     crafted = tmp_path / "weights.pt"
@@ -461,9 +495,10 @@ def test_a_huge_validation_loss_alone_is_not_divergence():
 def test_divergence_loss_is_a_config_key_that_reaches_the_cells():
     from dendritic.config import expand_cells
 
-    config = base_config(training={"divergence_loss": "50"},
-                         experiments={"main": {"datasets": ["fmnist"], "models": ["vANN"], "dendrites": [1],
-                                               "somata": [32]}})
+    config = base_config(
+        training={"divergence_loss": "50"},
+        experiments={"main": {"datasets": ["fmnist"], "models": ["vANN"], "dendrites": [1], "somata": [32]}},
+    )
     validate_config(config)
     assert expand_cells(config)[0].divergence_loss == 50.0
     default = load_config(ROOT / "config" / "test.yaml")
@@ -500,8 +535,10 @@ SUMMARY_FIGURES = {
 FIG2_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"]
 
 
-@pytest.mark.parametrize("name, which", [(name, "all") for name in SUMMARY_FIGURES]
-                         + [("fig2", "vANN"), ("suppl_fig7", "vANN"), ("fig7", "vANN")])
+@pytest.mark.parametrize(
+    "name, which",
+    [(name, "all") for name in SUMMARY_FIGURES] + [("fig2", "vANN"), ("suppl_fig7", "vANN"), ("fig7", "vANN")],
+)
 def test_figures_draw_when_runs_diverged(tmp_path, monkeypatch, name, which):
     """Every summary figure is written with every run (or every vANN run) diverged; Fig. 2,
     Suppl. Fig. 7 and Fig. 7 used to fail in matplotlib (log axes without data; zero panels)."""
@@ -514,11 +551,17 @@ def test_figures_draw_when_runs_diverged(tmp_path, monkeypatch, name, which):
 
     texts: list[str] = []
     orig_text = matplotlib.axes.Axes.text
-    monkeypatch.setattr(matplotlib.axes.Axes, "text",
-                        lambda self, x, y, s, *a, **k: (texts.append(s), orig_text(self, x, y, s, *a, **k))[1])
+    monkeypatch.setattr(
+        matplotlib.axes.Axes,
+        "text",
+        lambda self, x, y, s, *a, **k: (texts.append(s), orig_text(self, x, y, s, *a, **k))[1],
+    )
     orig_fig_text = matplotlib.figure.Figure.text
-    monkeypatch.setattr(matplotlib.figure.Figure, "text",
-                        lambda self, x, y, s, *a, **k: (texts.append(s), orig_fig_text(self, x, y, s, *a, **k))[1])
+    monkeypatch.setattr(
+        matplotlib.figure.Figure,
+        "text",
+        lambda self, x, y, s, *a, **k: (texts.append(s), orig_fig_text(self, x, y, s, *a, **k))[1],
+    )
     orig_setup = style.setup
     monkeypatch.setattr(style, "setup", lambda: (orig_setup(), plt.rcParams.update({"savefig.dpi": 50})))
     df = diverged_summary((lambda d: np.ones(len(d), bool)) if which == "all" else (lambda d: d["model"] == "vANN"))

@@ -1,4 +1,5 @@
-"""The paper's models (the paper, Methods, "Architecture"): spec table, masks, parameter counts, init, training invariants."""
+"""The paper's models (the paper, Methods, "Architecture"): spec table, masks, parameter counts, init,
+training invariants."""
 
 import copy
 import io
@@ -8,8 +9,17 @@ import pytest
 import torch
 
 from dendritic import connectivity as cn
-from dendritic.models import (MODEL_NAMES, MODEL_SPECS, DendriticNet, build_masks,
-                              build_model, count_params, formula_params, model_label, model_spec)
+from dendritic.models import (
+    MODEL_NAMES,
+    MODEL_SPECS,
+    DendriticNet,
+    build_masks,
+    build_model,
+    count_params,
+    formula_params,
+    model_label,
+    model_spec,
+)
 
 MNIST, CIFAR = (1, 28, 28), (3, 32, 32)
 
@@ -23,10 +33,17 @@ def masked_layers(net):
 
 
 PAPER_TABLE = {  # the paper, Methods: the 12 models
-    "dANN-R": ("R", "structured"), "dANN-LRF": ("LRF", "structured"),
-    "dANN-GRF": ("GRF", "structured"), "pdANN": ("F", "structured"), "vANN": ("F", "dense"),
-    "vANN-R": ("R", "dense"), "vANN-LRF": ("LRF", "dense"), "vANN-GRF": ("GRF", "dense"),
-    "sANN": ("R", "random"), "sANN-LRF": ("LRF", "random"), "sANN-GRF": ("GRF", "random"),
+    "dANN-R": ("R", "structured"),
+    "dANN-LRF": ("LRF", "structured"),
+    "dANN-GRF": ("GRF", "structured"),
+    "pdANN": ("F", "structured"),
+    "vANN": ("F", "dense"),
+    "vANN-R": ("R", "dense"),
+    "vANN-LRF": ("LRF", "dense"),
+    "vANN-GRF": ("GRF", "dense"),
+    "sANN": ("R", "random"),
+    "sANN-LRF": ("LRF", "random"),
+    "sANN-GRF": ("GRF", "random"),
     "psANN": ("F", "random"),
 }
 
@@ -45,15 +62,31 @@ def paper_formula(name, N, C, D, S, k):
 
 
 def test_model_names_and_spec_table():
-    assert MODEL_NAMES == ("dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN", "vANN-R", "vANN-LRF",
-                           "vANN-GRF", "sANN", "sANN-LRF", "sANN-GRF", "psANN")
+    assert MODEL_NAMES == (
+        "dANN-R",
+        "dANN-LRF",
+        "dANN-GRF",
+        "pdANN",
+        "vANN",
+        "vANN-R",
+        "vANN-LRF",
+        "vANN-GRF",
+        "sANN",
+        "sANN-LRF",
+        "sANN-GRF",
+        "psANN",
+    )
     assert {n: tuple(s) for n, s in MODEL_SPECS.items()} == PAPER_TABLE
     assert model_spec("sANN-GRF").sampling == "GRF" and model_spec("sANN-GRF").somata == "random"
 
 
 def test_unknown_name_lists_valid_names():
-    for call in (lambda: build_model("dANN", MNIST, 10, 1, 32), lambda: model_spec("xANN"),
-                 lambda: build_masks("vann", MNIST, 1, 32), lambda: count_params("F", MNIST, 10, 1, 1)):
+    for call in (
+        lambda: build_model("dANN", MNIST, 10, 1, 32),
+        lambda: model_spec("xANN"),
+        lambda: build_masks("vann", MNIST, 1, 32),
+        lambda: count_params("F", MNIST, 10, 1, 1),
+    ):
         with pytest.raises(ValueError) as err:
             call()
         assert all(name in str(err.value) for name in MODEL_NAMES)
@@ -65,11 +98,18 @@ def test_model_label():
     assert build_model("vANN", MNIST, 10, 1, 32, dropout=0.5).label == "vANN-0.5"
 
 
-@pytest.mark.parametrize("name, D, S, expected", [
-    ("dANN-R", 1, 32, 938), ("dANN-LRF", 1, 32, 938), ("dANN-GRF", 1, 32, 938),
-    ("dANN-R", 4, 128, 10_634), ("vANN", 4, 128, 468_874),
-    ("vANN", 64, 512, 42_505_738), ("pdANN", 64, 512, 25_761_290),
-])
+@pytest.mark.parametrize(
+    "name, D, S, expected",
+    [
+        ("dANN-R", 1, 32, 938),
+        ("dANN-LRF", 1, 32, 938),
+        ("dANN-GRF", 1, 32, 938),
+        ("dANN-R", 4, 128, 10_634),
+        ("vANN", 4, 128, 468_874),
+        ("vANN", 64, 512, 42_505_738),
+        ("pdANN", 64, 512, 25_761_290),
+    ],
+)
 def test_parameter_counts_check_values(name, D, S, expected):
     assert count_params(name, MNIST, 10, D, S) == expected
     assert formula_params(name, MNIST, 10, D, S) == expected
@@ -87,8 +127,9 @@ def test_parameter_counts_all_models_all_shapes(name, image_shape, n_classes):
         assert formula_params(name, image_shape, n_classes, D, S) == expected
     model = build_model(name, image_shape, n_classes, 2, 32, seed=1)
     assert model.n_params() == paper_formula(name, N, n_classes, 2, 32, k)
-    assert model.n_params() == sum(int((p != 0).sum()) for p in model.parameters() if p.dim() == 2) \
-        + sum(p.numel() for p in model.parameters() if p.dim() == 1)
+    assert model.n_params() == sum(int((p != 0).sum()) for p in model.parameters() if p.dim() == 2) + sum(
+        p.numel() for p in model.parameters() if p.dim() == 1
+    )
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -102,8 +143,7 @@ def test_depth_shapes_and_counts(name, L):
     for layer, mask in zip(model.layers, masks):
         if layer.mask is not None:
             assert np.array_equal(layer.mask.numpy(), mask)
-    assert model.n_params() == count_params(name, MNIST, 10, D, S, L=L) \
-        == formula_params(name, MNIST, 10, D, S, L=L)
+    assert model.n_params() == count_params(name, MNIST, 10, D, S, L=L) == formula_params(name, MNIST, 10, D, S, L=L)
     x = torch.rand(5, 784)
     assert model(x).shape == (5, 10)
     assert [h.shape for h in model.hidden(x)] == [(5, D * S), (5, S)] * L
@@ -133,7 +173,7 @@ def test_counts_for_larger_depth_formula():
 def test_model_structure_and_masks():
     m = build_model("dANN-LRF", MNIST, 10, 4, 32)
     assert m.kinds == ["LRF", "structured", "dense"]
-    assert [tuple(l.weight.shape) for l in m.layers] == [(128, 784), (32, 128), (10, 32)]
+    assert [tuple(layer.weight.shape) for layer in m.layers] == [(128, 784), (32, 128), (10, 32)]
     assert m.masks[2] is None and all(mask.dtype == torch.bool for mask in m.masks[:2])
     assert [lin for lin, _ in masked_layers(m)] == list(m.layers[:2])
     assert "layers.0.mask" in m.state_dict()  # masks are buffers

@@ -7,11 +7,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
-
 from conftest import ROOT
 
 
@@ -24,7 +23,10 @@ def test_environment_yml_matches_pyproject():
     deps = project["dependencies"] + project["optional-dependencies"]["test"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    norm = lambda reqs: {_name(r): r.replace(" ", "") for r in reqs}
+
+    def norm(reqs):
+        return {_name(r): r.replace(" ", "") for r in reqs}
+
     assert norm(pip) == norm(deps)
     assert any(str(d).startswith("python=3.11") for d in env["dependencies"] if isinstance(d, str))
 
@@ -36,13 +38,16 @@ def test_torch_pins():
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "dendritic", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "dendritic", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_cli_params_matches_spec_check_values():
-    cases = [("dANN-R", 1, 32, 938), ("dANN-LRF", 4, 128, 10_634), ("vANN", 4, 128, 468_874),
-             ("pdANN", 64, 512, 25_761_290)]
+    cases = [
+        ("dANN-R", 1, 32, 938),
+        ("dANN-LRF", 4, 128, 10_634),
+        ("vANN", 4, 128, 468_874),
+        ("pdANN", 64, 512, 25_761_290),
+    ]
     for model, d, s, expected in cases:
         proc = run_cli("params", "--model", model, "--dataset", "fmnist", "-D", str(d), "-S", str(s))
         assert proc.returncode == 0, proc.stderr
@@ -80,16 +85,18 @@ def test_an_installed_copy_validates_without_the_checkout(tmp_path):
     """A non-editable install is the package alone (no workflow/ above it): its config module
     still finds the schema, fills its defaults and rejects a typo."""
     site = tmp_path / "site-packages"
-    shutil.copytree(ROOT / "src" / "dendritic", site / "dendritic",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    code = ("import dendritic.config as c, sys; assert c.SCHEMA_PATH.is_file(), c.SCHEMA_PATH; "
-            "print(c.SCHEMA_PATH); cfg = {'datasets': ['fmnist']}; c.validate_config(cfg); "
-            "print(cfg['training']['lr'])\n"
-            "try:\n    c.validate_config({'datasets': ['fmnist'], 'trainng': {}})\n"
-            "except c.ConfigError as err:\n    print('rejected', 'did you mean' in str(err))\n")
+    shutil.copytree(ROOT / "src" / "dendritic", site / "dendritic", ignore=shutil.ignore_patterns("__pycache__"))
+    code = (
+        "import dendritic.config as c, sys; assert c.SCHEMA_PATH.is_file(), c.SCHEMA_PATH; "
+        "print(c.SCHEMA_PATH); cfg = {'datasets': ['fmnist']}; c.validate_config(cfg); "
+        "print(cfg['training']['lr'])\n"
+        "try:\n    c.validate_config({'datasets': ['fmnist'], 'trainng': {}})\n"
+        "except c.ConfigError as err:\n    print('rejected', 'did you mean' in str(err))\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     where, lr, rejected = proc.stdout.split("\n")[:3]
     assert Path(where).is_relative_to(site) and lr == "0.001" and rejected == "rejected True"

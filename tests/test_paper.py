@@ -38,8 +38,9 @@ def test_config_yaml_expands_to_the_paper_design(paper_cells):
     main = by_exp["main"]
     assert {c.dataset: c.epochs for c in main} == design["epochs"]
     assert sorted({c.dropout for c in by_exp["dropout"]}) == design["experiments"]["dropout"]["rates"]
-    assert sorted({c.lr for c in by_exp["learning_rate"]}, reverse=True) == \
-        design["experiments"]["learning_rate"]["rates"]
+    assert (
+        sorted({c.lr for c in by_exp["learning_rate"]}, reverse=True) == design["experiments"]["learning_rate"]["rates"]
+    )
     assert sorted({c.layers for c in by_exp["depth"]}) == design["experiments"]["depth"]["layers"]
     assert sorted({c.sigma for c in by_exp["noise"]}) == design["experiments"]["noise"]["sigmas"]
     assert {c.epochs for c in by_exp["sequential"]} == {paper.SEQUENTIAL_EPOCHS}
@@ -81,8 +82,9 @@ def test_one_label_function():
     from dendritic.config import Cell
 
     assert models.model_label is model_label
-    cell = Cell(experiment="dropout", dataset="fmnist", model="vANN", dendrites=1, somata=32, epochs=1, lr=1e-3,
-                dropout=0.2)
+    cell = Cell(
+        experiment="dropout", dataset="fmnist", model="vANN", dendrites=1, somata=32, epochs=1, lr=1e-3, dropout=0.2
+    )
     assert cell.label == "vANN-0.2"
 
 
@@ -92,9 +94,9 @@ def _sources():
 
 #: Each fact of the vocabulary, and a pattern that only its definition matches.
 FACTS = {
-    "dataset order / titles": r"""["']mnist["']\s*:\s*["']MNIST["']|\[\s*["']mnist["'],\s*["']fmnist["'],\s*["']kmnist["']""",
+    "dataset order / titles": r"""["']mnist["']\s*:\s*["']MNIST["']|\[\s*["']mnist["'],\s*["']fmnist["'],\s*["']kmnist["']""",  # noqa: E501
     "primary dataset": r"""=\s*["']fmnist["']\s*(?:,|\)|$)|["']fmnist["'] if|!= ["']fmnist["']|== ["']fmnist["']""",
-    "Fig. 2 / Table 1 models": r"""\[\s*["']dANN-R["'],\s*["']dANN-LRF["'],\s*["']dANN-GRF["'],\s*["']pdANN["']\s*(?:\]|,\s*["']vANN["']\s*\])""",
+    "Fig. 2 / Table 1 models": r"""\[\s*["']dANN-R["'],\s*["']dANN-LRF["'],\s*["']dANN-GRF["'],\s*["']pdANN["']\s*(?:\]|,\s*["']vANN["']\s*\])""",  # noqa: E501
     "compared models": r"""\(\s*["']dANN-R["'],\s*["']dANN-LRF["'],\s*["']dANN-GRF["'],\s*["']vANN["']\s*\)""",
     "sampling pairs": r"""\(\s*["']LRF["'],\s*["']dANN-LRF["'],\s*["']vANN-LRF["']\s*\)""",
     "sparse pairs": r"""\(\s*["']LRF["'],\s*["']dANN-LRF["'],\s*["']sANN-LRF["']\s*\)""",
@@ -112,8 +114,11 @@ def test_each_fact_is_defined_once(fact):
     """grep over src/dendritic: every fact of the vocabulary is written in dendritic.paper only
     (the display label in dendritic.wiring); the others import it."""
     pattern = re.compile(FACTS[fact], re.MULTILINE)
-    where = {p.relative_to(SRC).as_posix(): len(pattern.findall(text)) for p, text in _sources().items()
-             if pattern.search(text)}
+    where = {
+        p.relative_to(SRC).as_posix(): len(pattern.findall(text))
+        for p, text in _sources().items()
+        if pattern.search(text)
+    }
     home = "wiring.py" if fact == "display label" else "paper.py"
     assert list(where) == [home], (fact, where)
     assert where[home] == 1, (fact, where)

@@ -21,10 +21,32 @@ ALL = set(plan.FIGURES)
 #: The figure targets of each shipped design (as the workflow planned them before the registry).
 EXPECTED = {
     "config/demo.yaml": ALL - {"suppl_fig3"},
-    "config/test.yaml": {"suppl_fig1", "fig2", "suppl_fig2", "suppl_fig7", "fig3", "fig4", "fig5",
-                         "fig6", "fig7", "suppl_fig9", "ext_test_noise"},
-    "config/fmnist.yaml": {"suppl_fig1", "fig2", "suppl_fig2", "suppl_fig7", "fig3", "fig4",
-                           "fig5", "fig6", "fig7", "suppl_fig9", "ext_test_noise"},
+    "config/test.yaml": {
+        "suppl_fig1",
+        "fig2",
+        "suppl_fig2",
+        "suppl_fig7",
+        "fig3",
+        "fig4",
+        "fig5",
+        "fig6",
+        "fig7",
+        "suppl_fig9",
+        "ext_test_noise",
+    },
+    "config/fmnist.yaml": {
+        "suppl_fig1",
+        "fig2",
+        "suppl_fig2",
+        "suppl_fig7",
+        "fig3",
+        "fig4",
+        "fig5",
+        "fig6",
+        "fig7",
+        "suppl_fig9",
+        "ext_test_noise",
+    },
     "config.yaml": ALL,
 }
 
@@ -66,8 +88,7 @@ def test_deferred_experiments_are_planned_as_placeholders():
 
 def test_switches_and_datasets():
     config = load_config(ROOT / "config/test.yaml")
-    cells = [SimpleNamespace(experiment="main", dataset="mnist", model=m)
-             for m in ("dANN-R", "vANN-R", "vANN")]
+    cells = [SimpleNamespace(experiment="main", dataset="mnist", model=m) for m in ("dANN-R", "vANN-R", "vANN")]
     figures = plan.planned_figures(cells, config, FIG2)
     # no FMNIST main runs: no Fig. 2; the other datasets' Suppl. Fig. 3; pairs on the first dataset
     assert "fig2" not in figures and "suppl_fig3" in figures
@@ -88,15 +109,28 @@ def test_every_registered_figure_resolves_and_has_a_caption():
         assert callable(getattr(importlib.import_module(module), function)), name
         assert (ROOT / "workflow" / "report" / f"{name}.rst").is_file(), name
     shared = {n for n, f in plan.FIGURES.items() if f.from_summary}
-    assert shared == {"fig2", "fig3", "fig4", "suppl_fig3", "suppl_fig4", "suppl_fig5",
-                      "suppl_fig6", "suppl_fig7", "suppl_fig8", "suppl_fig9", "suppl_fig10"}
+    assert shared == {
+        "fig2",
+        "fig3",
+        "fig4",
+        "suppl_fig3",
+        "suppl_fig4",
+        "suppl_fig5",
+        "suppl_fig6",
+        "suppl_fig7",
+        "suppl_fig8",
+        "suppl_fig9",
+        "suppl_fig10",
+    }
 
 
 def test_plan_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, dendritic.plan; "
-            "bad = [m for m in ('torch', 'matplotlib', 'pandas') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, dendritic.plan; "
+        "bad = [m for m in ('torch', 'matplotlib', 'pandas') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

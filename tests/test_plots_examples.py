@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import FMNIST_MIRROR, requires_fmnist
+
 from dendritic import datasets as ds
 from dendritic.plots import examples
 
@@ -20,11 +20,19 @@ def fake_prepared(path: Path, name: str, n_per_class: int = 3) -> Path:
     g = torch.Generator().manual_seed(0)
     y = torch.arange(spec.n_classes).repeat(n_per_class)
     x = torch.randint(0, 256, (n, *spec.image_shape), generator=g, dtype=torch.uint8)
-    meta = {"name": name, "title": spec.title, "image_shape": list(spec.image_shape),
-            "n_classes": spec.n_classes, "class_names": list(spec.class_names), "n_train": n,
-            "n_test": 2, "sources": {}}
-    ds.save_prepared(path, {"x_train": x, "y_train": y, "x_test": x[:2].clone(), "y_test": y[:2].clone()},
-                     meta)  # with its checksums, as prepare writes it
+    meta = {
+        "name": name,
+        "title": spec.title,
+        "image_shape": list(spec.image_shape),
+        "n_classes": spec.n_classes,
+        "class_names": list(spec.class_names),
+        "n_train": n,
+        "n_test": 2,
+        "sources": {},
+    }
+    ds.save_prepared(
+        path, {"x_train": x, "y_train": y, "x_test": x[:2].clone(), "y_test": y[:2].clone()}, meta
+    )  # with its checksums, as prepare writes it
     return path
 
 

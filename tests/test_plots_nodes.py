@@ -12,16 +12,28 @@ from dendritic import analysis as an
 from dendritic import trials as tr
 from dendritic.plots.nodes import plot_fig5, pretty_layer
 from dendritic.plots.representations import plot_fig6
-from dendritic.plots.test_noise import (best_configs, budget_configs, matched_budget,
-                                        plot_test_noise)
+from dendritic.plots.test_noise import best_configs, budget_configs, matched_budget, plot_test_noise
 
 MODELS = {"dANN-R": (2, 8), "vANN": (1, 8), "pdANN": (1, 4)}
 RNG = np.random.default_rng(0)
 
 
 def _best(models=MODELS):
-    return pd.DataFrame([dict(dataset="toy", model=m, dendrites=d, somata=s, layers=1, cell=f"D{d}_S{s}",
-                              n_params=1000 * d * s, seeds="0 1") for m, (d, s) in models.items()])
+    return pd.DataFrame(
+        [
+            dict(
+                dataset="toy",
+                model=m,
+                dendrites=d,
+                somata=s,
+                layers=1,
+                cell=f"D{d}_S{s}",
+                n_params=1000 * d * s,
+                seeds="0 1",
+            )
+            for m, (d, s) in models.items()
+        ]
+    )
 
 
 def _node_stats(layers=("dendrites", "somata"), C=10):
@@ -47,11 +59,29 @@ def _weights(layers=("dendrites", "somata", "output")):
             for layer in layers:
                 w = RNG.normal(scale=0.1, size=500)
                 s = an.weight_stats(w, bins=30)
-                stats.append(dict(dataset="toy", model=m, seed=seed, layer=layer,
-                                  **{k: v for k, v in s.items() if not k.startswith("hist")}))
+                stats.append(
+                    dict(
+                        dataset="toy",
+                        model=m,
+                        seed=seed,
+                        layer=layer,
+                        **{k: v for k, v in s.items() if not k.startswith("hist")},
+                    )
+                )
                 e = s["hist_edges"]
-                hists.append(pd.DataFrame(dict(dataset="toy", model=m, seed=seed, layer=layer,
-                                               bin_left=e[:-1], bin_right=e[1:], count=s["hist_counts"])))
+                hists.append(
+                    pd.DataFrame(
+                        dict(
+                            dataset="toy",
+                            model=m,
+                            seed=seed,
+                            layer=layer,
+                            bin_left=e[:-1],
+                            bin_right=e[1:],
+                            count=s["hist_counts"],
+                        )
+                    )
+                )
     return pd.DataFrame(stats), pd.concat(hists, ignore_index=True)
 
 
@@ -96,8 +126,11 @@ def test_fig5_row_label_names_the_network_and_why(tmp_path):
 def test_fig5_deeper_networks_and_files_as_input(tmp_path):
     wstats, hists = _weights(("dendrites", "somata", "dendrites_2", "somata_2", "output"))
     paths = {}
-    for name, df in [("nodes", _node_stats(("dendrites", "somata", "dendrites_2", "somata_2"))),
-                     ("hists", hists), ("wstats", wstats)]:
+    for name, df in [
+        ("nodes", _node_stats(("dendrites", "somata", "dendrites_2", "somata_2"))),
+        ("hists", hists),
+        ("wstats", wstats),
+    ]:
         paths[name] = tmp_path / f"{name}.csv"
         df.to_csv(paths[name], index=False)
     out = [tmp_path / "f.png"]
@@ -110,29 +143,66 @@ def test_fig6_writes_png_and_pdf(tmp_path):
     for m in MODELS:
         for layer in ("dendrites", "somata"):
             y = np.repeat(np.arange(10), 6)
-            rows.append(pd.DataFrame(dict(dataset="toy", model=m, seed=0, layer=layer, image=np.arange(60),
-                                          label=y, x=RNG.normal(size=60) + y, y=RNG.normal(size=60))))
-            scores.append(dict(dataset="toy", model=m, seed=0, layer=layer, silhouette=RNG.uniform(-0.1, 0.5),
-                               neighbourhood_hit=RNG.uniform(0.5, 0.9), trustworthiness=RNG.uniform(0.95, 1)))
+            rows.append(
+                pd.DataFrame(
+                    dict(
+                        dataset="toy",
+                        model=m,
+                        seed=0,
+                        layer=layer,
+                        image=np.arange(60),
+                        label=y,
+                        x=RNG.normal(size=60) + y,
+                        y=RNG.normal(size=60),
+                    )
+                )
+            )
+            scores.append(
+                dict(
+                    dataset="toy",
+                    model=m,
+                    seed=0,
+                    layer=layer,
+                    silhouette=RNG.uniform(-0.1, 0.5),
+                    neighbourhood_hit=RNG.uniform(0.5, 0.9),
+                    trustworthiness=RNG.uniform(0.95, 1),
+                )
+            )
     out = [tmp_path / "fig6.png", tmp_path / "fig6.pdf"]
-    plot_fig6(pd.concat(rows), pd.DataFrame(scores), out, class_names=[f"c{i}" for i in range(10)],
-              best_cells=_best())
+    plot_fig6(pd.concat(rows), pd.DataFrame(scores), out, class_names=[f"c{i}" for i in range(10)], best_cells=_best())
     _nonempty(*out)
 
 
 def _test_noise_table(datasets=("toy",)):
     rows = []
-    grid = {"dANN-R": [(1, 8, 900), (4, 8, 3000), (8, 16, 20000)],
-            "vANN": [(1, 8, 8000), (2, 16, 30000)], "dANN-LRF": [(1, 8, 900), (8, 16, 20000)]}
+    grid = {
+        "dANN-R": [(1, 8, 900), (4, 8, 3000), (8, 16, 20000)],
+        "vANN": [(1, 8, 8000), (2, 16, 30000)],
+        "dANN-LRF": [(1, 8, 900), (8, 16, 20000)],
+    }
     for ds in datasets:
         for m, cfgs in grid.items():
             for d, s, n in cfgs:
                 for seed in (0, 1, 2):
                     for sigma in (0.0, 0.25, 0.5, 1.0):
                         acc = 0.9 - 0.05 * (n < 5000) - 0.5 * sigma + 0.01 * RNG.normal()
-                        rows.append(dict(experiment="main", dataset=ds, model=m, dendrites=d, somata=s,
-                                         layers=1, cell=f"D{d}_S{s}", seed=seed, n_params=n, sigma=sigma,
-                                         test_loss=1 - acc, test_acc=acc, diverged=False))
+                        rows.append(
+                            dict(
+                                experiment="main",
+                                dataset=ds,
+                                model=m,
+                                dendrites=d,
+                                somata=s,
+                                layers=1,
+                                cell=f"D{d}_S{s}",
+                                seed=seed,
+                                n_params=n,
+                                sigma=sigma,
+                                test_loss=1 - acc,
+                                test_acc=acc,
+                                diverged=False,
+                            )
+                        )
     return pd.DataFrame(rows)
 
 
@@ -176,19 +246,39 @@ def test_fig6_scores_spread_over_seeds_and_repeats(tmp_path):
             for seed in (0, 1):
                 for rep in range(3):
                     if seed == 0 and rep == 0:
-                        rows.append(pd.DataFrame(dict(dataset="toy", model=m, seed=seed, repeat=rep,
-                                                      layer=layer, image=np.arange(60), label=y,
-                                                      x=RNG.normal(size=60) + y, y=RNG.normal(size=60))))
-                    scores.append(dict(dataset="toy", model=m, seed=seed, repeat=rep, layer=layer,
-                                       silhouette=RNG.uniform(-0.1, 0.5), neighbourhood_hit=RNG.uniform(0.5, 0.9),
-                                       trustworthiness=RNG.uniform(0.95, 1)))
+                        rows.append(
+                            pd.DataFrame(
+                                dict(
+                                    dataset="toy",
+                                    model=m,
+                                    seed=seed,
+                                    repeat=rep,
+                                    layer=layer,
+                                    image=np.arange(60),
+                                    label=y,
+                                    x=RNG.normal(size=60) + y,
+                                    y=RNG.normal(size=60),
+                                )
+                            )
+                        )
+                    scores.append(
+                        dict(
+                            dataset="toy",
+                            model=m,
+                            seed=seed,
+                            repeat=rep,
+                            layer=layer,
+                            silhouette=RNG.uniform(-0.1, 0.5),
+                            neighbourhood_hit=RNG.uniform(0.5, 0.9),
+                            trustworthiness=RNG.uniform(0.95, 1),
+                        )
+                    )
     scores = pd.DataFrame(scores)
     summ = score_summary(scores, "silhouette")
     vals = scores[(scores["model"] == "vANN") & (scores["layer"] == "somata")]["silhouette"]
     assert summ.loc[("vANN", "somata"), "n"] == 6
     assert summ.loc[("vANN", "somata"), "mean"] == pytest.approx(vals.mean())
-    assert summ.loc[("vANN", "somata"), "ci95"] == pytest.approx(
-        stats.t.ppf(0.975, 5) * vals.std(ddof=1) / np.sqrt(6))
+    assert summ.loc[("vANN", "somata"), "ci95"] == pytest.approx(stats.t.ppf(0.975, 5) * vals.std(ddof=1) / np.sqrt(6))
     one = score_summary(scores[(scores["seed"] == 0) & (scores["repeat"] == 0)], "silhouette")
     assert (one["ci95"] == 0).all() and (one["n"] == 1).all()
     out = [tmp_path / "fig6.png", tmp_path / "fig6.pdf"]

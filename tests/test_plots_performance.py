@@ -7,17 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
+from test_plots_summary import FIG2, make_summary
 
-from dendritic.trials import aggregate_seeds, min_val_epoch_table, vann_best
 from dendritic.plots import performance as perf
 from dendritic.plots import style
-from test_plots_summary import FIG2, make_summary
+from dendritic.trials import aggregate_seeds, min_val_epoch_table, vann_best
 
 
 @pytest.fixture(scope="module")
 def summary() -> pd.DataFrame:
-    s = make_summary(seeds=(0, 1, 2), dendrites=(1, 2, 4), somata=(32, 64, 128), models=FIG2,
-                     experiments=("main",), diverged=False)
+    s = make_summary(
+        seeds=(0, 1, 2), dendrites=(1, 2, 4), somata=(32, 64, 128), models=FIG2, experiments=("main",), diverged=False
+    )
     s.loc[s["dataset"] == "mnist", "max_epochs"] = 15
     return s
 
@@ -85,8 +86,9 @@ def test_suppl_fig7_best_configurations_of_every_dataset(summary, figures, tmp_p
         assert set(zip(g["dendrites"], g["somata"])) == {(top["dendrites"], top["somata"])}, (d, m)
         assert sorted(g["seed"]) == [0, 1, 2]
     ax = figures[-1].axes[0]
-    hlines = {float(ln.get_ydata()[0]) for ln in ax.get_lines()
-              if ln.get_linestyle() == "--" and len(ln.get_ydata()) == 2}
+    hlines = {
+        float(ln.get_ydata()[0]) for ln in ax.get_lines() if ln.get_linestyle() == "--" and len(ln.get_ydata()) == 2
+    }
     assert hlines == {3.0, 15.0}  # each dataset's epoch count (the paper: 15 / 25 / 50)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["FMNIST", "MNIST"]
     # 0-based epochs: the authors' num_epochs_min

@@ -8,21 +8,44 @@ import pandas as pd
 import pytest
 import torch
 
+from dendritic import trials as tr
 from dendritic.datasets import save_prepared
 from dendritic.plots import efficiency as eff
 from dendritic.plots import experiments as exp
-from dendritic import trials as tr
 from dendritic.plots import fig7
 
-ALL_MODELS = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN", "vANN-R", "vANN-LRF", "vANN-GRF",
-              "sANN", "sANN-LRF", "sANN-GRF", "psANN"]
+ALL_MODELS = [
+    "dANN-R",
+    "dANN-LRF",
+    "dANN-GRF",
+    "pdANN",
+    "vANN",
+    "vANN-R",
+    "vANN-LRF",
+    "vANN-GRF",
+    "sANN",
+    "sANN-LRF",
+    "sANN-GRF",
+    "psANN",
+]
 FIG2 = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"]
 #: the models of the shared synthetic summary: two (dANN-X, vANN-X) and two (dANN-X, sANN-X) pairs
 SMALL = ["dANN-R", "dANN-LRF", "pdANN", "vANN", "vANN-LRF", "sANN-LRF", "psANN"]
 #: quality of each model in the synthetic data (higher = better)
-QUALITY = {"dANN-R": 0.80, "dANN-LRF": 0.86, "dANN-GRF": 0.84, "pdANN": 0.83, "vANN": 0.78,
-           "vANN-R": 0.76, "vANN-LRF": 0.80, "vANN-GRF": 0.79, "sANN": 0.77, "sANN-LRF": 0.82,
-           "sANN-GRF": 0.81, "psANN": 0.80}
+QUALITY = {
+    "dANN-R": 0.80,
+    "dANN-LRF": 0.86,
+    "dANN-GRF": 0.84,
+    "pdANN": 0.83,
+    "vANN": 0.78,
+    "vANN-R": 0.76,
+    "vANN-LRF": 0.80,
+    "vANN-GRF": 0.79,
+    "sANN": 0.77,
+    "sANN-LRF": 0.82,
+    "sANN-GRF": 0.81,
+    "psANN": 0.80,
+}
 
 
 def n_params(model: str, D: int, S: int, N: int = 784, C: int = 10, L: int = 1) -> int:
@@ -35,29 +58,70 @@ def n_params(model: str, D: int, S: int, N: int = 784, C: int = 10, L: int = 1) 
     return int(body + extra + (S + 1) * C)
 
 
-def make_summary(seeds=(0, 1, 2), dendrites=(1, 2, 4), somata=(32, 64), datasets=("fmnist", "mnist"),
-                 models=ALL_MODELS, experiments=("main", "dropout", "learning_rate", "early_stopping",
-                                                 "depth", "noise", "sequential"),
-                 vann_overfits: bool = True, diverged: bool = True) -> pd.DataFrame:
+def make_summary(
+    seeds=(0, 1, 2),
+    dendrites=(1, 2, 4),
+    somata=(32, 64),
+    datasets=("fmnist", "mnist"),
+    models=ALL_MODELS,
+    experiments=("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential"),
+    vann_overfits: bool = True,
+    diverged: bool = True,
+) -> pd.DataFrame:
     """A summary.csv-like frame. Accuracy grows with log(parameters) and with each model's quality;
     vANN's loss grows with size (when ``vann_overfits``), every other model's loss falls."""
     rng = np.random.default_rng(0)
     rows = []
 
-    def add(experiment, dataset, model, D, S, seed, L=1, dropout=0.0, lr=1e-3, sigma=0.0, epochs=3,
-            max_epochs=3, sequential=False, patience=None, penalty=0.0):
+    def add(
+        experiment,
+        dataset,
+        model,
+        D,
+        S,
+        seed,
+        L=1,
+        dropout=0.0,
+        lr=1e-3,
+        sigma=0.0,
+        epochs=3,
+        max_epochs=3,
+        sequential=False,
+        patience=None,
+        penalty=0.0,
+    ):
         p = n_params(model, D, S, L=L)
         size = np.log10(p)
         acc = QUALITY[model] - penalty + 0.02 * size + rng.normal(0, 0.003)
         slope = 0.08 if (model == "vANN" and vann_overfits) else -0.04
         loss = 0.5 - (QUALITY[model] - 0.8) + slope * size + penalty + rng.normal(0, 0.003)
         label = f"{model}-{dropout:g}" if dropout else model
-        rows.append(dict(experiment=experiment, dataset=dataset, model=model, label=label, dendrites=D,
-                         somata=S, layers=L, dropout=dropout, lr=lr, sigma=sigma, seed=seed,
-                         n_params=p, test_loss=loss, test_acc=min(acc, 0.99),
-                         epoch_min_val_loss=int(rng.integers(0, epochs)), epochs=epochs,
-                         max_epochs=max_epochs, wall_s=1.0, diverged=False, sequential=sequential,
-                         patience=patience, cell=f"D{D}_S{S}"))
+        rows.append(
+            dict(
+                experiment=experiment,
+                dataset=dataset,
+                model=model,
+                label=label,
+                dendrites=D,
+                somata=S,
+                layers=L,
+                dropout=dropout,
+                lr=lr,
+                sigma=sigma,
+                seed=seed,
+                n_params=p,
+                test_loss=loss,
+                test_acc=min(acc, 0.99),
+                epoch_min_val_loss=int(rng.integers(0, epochs)),
+                epochs=epochs,
+                max_epochs=max_epochs,
+                wall_s=1.0,
+                diverged=False,
+                sequential=sequential,
+                patience=patience,
+                cell=f"D{D}_S{S}",
+            )
+        )
 
     fig2 = [m for m in FIG2 if m in models]
     grid = [(D, S) for D in dendrites for S in somata]
@@ -76,16 +140,35 @@ def make_summary(seeds=(0, 1, 2), dendrites=(1, 2, 4), somata=(32, 64), datasets
                         add("learning_rate", "fmnist", m, D, S, seed, lr=lr, penalty=0.05)
             if "early_stopping" in experiments:
                 for m in fig2:
-                    add("early_stopping", "fmnist", m, D, S, seed, epochs=int(rng.integers(3, 8)),
-                        max_epochs=10, patience=2)
+                    add(
+                        "early_stopping",
+                        "fmnist",
+                        m,
+                        D,
+                        S,
+                        seed,
+                        epochs=int(rng.integers(3, 8)),
+                        max_epochs=10,
+                        patience=2,
+                    )
             if "noise" in experiments:
                 for sg in (0.5, 1.0):
                     for m in fig2:
                         add("noise", "fmnist", m, D, S, seed, sigma=sg, penalty=sg / 5)
             if "sequential" in experiments:
                 for m in fig2:
-                    add("sequential", "fmnist", m, D, S, seed, epochs=4, max_epochs=4, sequential=True,
-                        penalty=0.4 if m != "vANN" else 0.55)
+                    add(
+                        "sequential",
+                        "fmnist",
+                        m,
+                        D,
+                        S,
+                        seed,
+                        epochs=4,
+                        max_epochs=4,
+                        sequential=True,
+                        penalty=0.4 if m != "vANN" else 0.55,
+                    )
         if "depth" in experiments:
             for L in (2, 3):
                 for m in fig2:
@@ -144,12 +227,23 @@ def check_written(paths):
 
 def synthetic_prepared_file(tmp_path, n_train=300, n_test=60):
     g = torch.Generator().manual_seed(0)
-    meta = dict(name="fmnist", title="Synthetic", image_shape=[1, 28, 28], n_classes=10,
-                class_names=[f"class {c}" for c in range(10)], n_train=n_train, n_test=n_test, sources={})
-    data = dict(x_train=torch.randint(0, 256, (n_train, 1, 28, 28), generator=g, dtype=torch.uint8),
-                y_train=torch.arange(n_train) % 10,
-                x_test=torch.randint(0, 256, (n_test, 1, 28, 28), generator=g, dtype=torch.uint8),
-                y_test=torch.arange(n_test) % 10, meta=meta)
+    meta = dict(
+        name="fmnist",
+        title="Synthetic",
+        image_shape=[1, 28, 28],
+        n_classes=10,
+        class_names=[f"class {c}" for c in range(10)],
+        n_train=n_train,
+        n_test=n_test,
+        sources={},
+    )
+    data = dict(
+        x_train=torch.randint(0, 256, (n_train, 1, 28, 28), generator=g, dtype=torch.uint8),
+        y_train=torch.arange(n_train) % 10,
+        x_test=torch.randint(0, 256, (n_test, 1, 28, 28), generator=g, dtype=torch.uint8),
+        y_test=torch.arange(n_test) % 10,
+        meta=meta,
+    )
     path = tmp_path / "fmnist.pt"
     save_prepared(path, data, data.pop("meta"))  # with its checksums, as prepare writes it
     return path
@@ -198,8 +292,15 @@ def test_fig4(summary, tmp_path):
 
 
 def test_fig4_delta_is_trial_by_trial_on_best_accuracy_rows():
-    df = make_summary(experiments=("main",), datasets=("fmnist",), seeds=(0, 1, 2),
-                      models=["dANN-LRF", "vANN-LRF"], dendrites=(1, 2), somata=(32,), diverged=False)
+    df = make_summary(
+        experiments=("main",),
+        datasets=("fmnist",),
+        seeds=(0, 1, 2),
+        models=["dANN-LRF", "vANN-LRF"],
+        dendrites=(1, 2),
+        somata=(32,),
+        diverged=False,
+    )
     d = tr.efficiency_deltas(df, [("LRF", "dANN-LRF", "vANN-LRF")])
     e = tr.efficiency(tr.best_accuracy_runs(df))
     a = e[e["model"] == "dANN-LRF"].set_index("seed")
@@ -238,8 +339,14 @@ def test_fig7_with_examples(summary, tmp_path, monkeypatch):
 
 def test_fig7_uses_the_clean_selection_not_a_new_best(tmp_path):
     """A noise/sequential network that is better than the selected one is never picked."""
-    df = make_summary(experiments=("main", "noise", "sequential"), datasets=("fmnist",), seeds=(0, 1, 2),
-                      models=["dANN-LRF", "vANN"], dendrites=(1, 2, 4), somata=(32, 64))
+    df = make_summary(
+        experiments=("main", "noise", "sequential"),
+        datasets=("fmnist",),
+        seeds=(0, 1, 2),
+        models=["dANN-LRF", "vANN"],
+        dendrites=(1, 2, 4),
+        somata=(32, 64),
+    )
     big = (df["model"] == "dANN-LRF") & (df["dendrites"] == 4) & (df["somata"] == 64)
     df.loc[big & df["experiment"].isin(["noise", "sequential"]), "test_acc"] = 0.99
     tables = fig7.plot_fig7(df, outputs(tmp_path, "fig7"))
@@ -257,8 +364,15 @@ def test_fig7_uses_the_clean_selection_not_a_new_best(tmp_path):
 
 def test_fig7_missing_selected_cells_are_named(tmp_path, monkeypatch):
     notes = spy_texts(monkeypatch)
-    df = make_summary(experiments=("main", "noise"), datasets=("fmnist",), seeds=(0, 1),
-                      models=["dANN-LRF", "vANN"], dendrites=(1, 4), somata=(32, 64), diverged=False)
+    df = make_summary(
+        experiments=("main", "noise"),
+        datasets=("fmnist",),
+        seeds=(0, 1),
+        models=["dANN-LRF", "vANN"],
+        dendrites=(1, 4),
+        somata=(32, 64),
+        diverged=False,
+    )
     # the noise experiment ran at D=4, S=64 only; dANN-LRF's selected network is D=1, S=32
     df = df[(df["experiment"] == "main") | ((df["dendrites"] == 4) & (df["somata"] == 64))]
     tables = fig7.plot_fig7(df, outputs(tmp_path, "fig7"))
@@ -272,26 +386,40 @@ def test_fig7_missing_selected_cells_are_named(tmp_path, monkeypatch):
 
 
 def test_noisy_examples_follow_training_recipe(tmp_path):
-    from dendritic.datasets import load_prepared
     from dendritic.config import Cell
+    from dendritic.datasets import load_prepared
     from dendritic.training import run_data, to_float
 
     prep = load_prepared(synthetic_prepared_file(tmp_path))
     imgs, labels, sigmas = fig7.noisy_examples(prep, [0.0, 0.5], n_images=2, seed=3)
     assert imgs.shape == (2, 2, 1, 28, 28) and labels == [0, 9]
     assert imgs.min() >= 0 and imgs.max() <= 1
-    cell = Cell(experiment="noise", dataset="fmnist", model="vANN", dendrites=1, somata=1, epochs=1,
-                lr=1e-3, sigma=0.5, seeds=(3,))
+    cell = Cell(
+        experiment="noise",
+        dataset="fmnist",
+        model="vANN",
+        dendrites=1,
+        somata=1,
+        epochs=1,
+        lr=1e-3,
+        sigma=0.5,
+        seeds=(3,),
+    )
     dev = torch.device("cpu")
-    data = run_data(to_float(prep.x_train, dev), prep.y_train, to_float(prep.x_test, dev), prep.y_test,
-                    cell, 3)
+    data = run_data(to_float(prep.x_train, dev), prep.y_train, to_float(prep.x_test, dev), prep.y_test, cell, 3)
     np.testing.assert_allclose(imgs[1, 1].ravel(), data.x_test[9].numpy())  # first test image of class 9
     np.testing.assert_allclose(imgs[0, 0].ravel(), prep.x_test[0].float().ravel().numpy() / 255)
 
 
 def test_fig7_sequential_only(tmp_path):
-    df = make_summary(experiments=("main", "sequential"), datasets=("fmnist",), models=["dANN-LRF", "vANN"],
-                      seeds=(0, 1), dendrites=(1, 2), somata=(32,))
+    df = make_summary(
+        experiments=("main", "sequential"),
+        datasets=("fmnist",),
+        models=["dANN-LRF", "vANN"],
+        seeds=(0, 1),
+        dendrites=(1, 2),
+        somata=(32,),
+    )
     tables = fig7.plot_fig7(df, outputs(tmp_path, "fig7"))
     assert tables["noise"].empty and not tables["sequential"].empty
     check_written(outputs(tmp_path, "fig7"))

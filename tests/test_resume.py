@@ -10,7 +10,6 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import SNAKEMAKE, copy_workflow, requires_fmnist, run_snakemake
 
 CONFIG = """\
@@ -30,8 +29,9 @@ def test_training_killed_mid_run_is_redone_with_same_results(tmp_path):
     wf = copy_workflow(tmp_path / "wf")
     (wf / "config" / "kill.yaml").write_text(CONFIG)
     args = ["results/summary.csv", "--cores", "1", "--configfile", "config/kill.yaml"]
-    proc = subprocess.Popen(SNAKEMAKE + args, cwd=wf, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        SNAKEMAKE + args, cwd=wf, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     log = wf / LOG
     deadline = time.time() + 300
     try:  # wait until seed 0 has finished and seed 1 is training, then pull the plug
@@ -55,10 +55,37 @@ def test_training_killed_mid_run_is_redone_with_same_results(tmp_path):
     # the same cell trained in one go, outside snakemake, with the same thread count
     out = tmp_path / "direct"
     direct = subprocess.run(
-        [sys.executable, "-m", "dendritic", "train", "--model", "vANN", "--dataset", "fmnist", "-D", "2",
-         "-S", "32", "--seeds", "0", "1", "--epochs", "3", "--threads", "1", "--device", "cpu",
-         "--data", str(wf / "resources/data/fmnist.pt"), "--out", str(out)],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "dendritic",
+            "train",
+            "--model",
+            "vANN",
+            "--dataset",
+            "fmnist",
+            "-D",
+            "2",
+            "-S",
+            "32",
+            "--seeds",
+            "0",
+            "1",
+            "--epochs",
+            "3",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--data",
+            str(wf / "resources/data/fmnist.pt"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert direct.returncode == 0, direct.stderr[-3000:]
     cols = ["seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "epochs"]
     pd.testing.assert_frame_equal(resumed[cols], pd.read_csv(out / "metrics.csv")[cols])

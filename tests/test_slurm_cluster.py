@@ -121,7 +121,6 @@ def test_pipeline_runs_under_slurm_and_matches_a_local_run(slurm_cluster, local_
     import json
 
     import pandas as pd
-
     from conftest import copy_workflow
 
     local_wf, local_proc = local_test_run
@@ -129,9 +128,23 @@ def test_pipeline_runs_under_slurm_and_matches_a_local_run(slurm_cluster, local_
     wf = copy_workflow(tmp_path / "wf")
     (wf / "config" / "cluster.yaml").write_text(CLUSTER_CONFIG)
     # same threads as the local run (bitwise-equal results), both training jobs side by side
-    cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", *SNAKEMAKE_ARGS,
-           "--configfile", "config/cluster.yaml", "--set-threads", "train=1",
-           "--set-resources", "train:mem_mb=3000", "--retries", "0", "results/summary.csv"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/slurm",
+        *SNAKEMAKE_ARGS,
+        "--configfile",
+        "config/cluster.yaml",
+        "--set-threads",
+        "train=1",
+        "--set-resources",
+        "train:mem_mb=3000",
+        "--retries",
+        "0",
+        "results/summary.csv",
+    ]
     res = subprocess.run(cmd, cwd=wf, env=slurm_cluster.env, capture_output=True, text=True, timeout=900)
     output = res.stdout + res.stderr
     assert res.returncode == 0, f"snakemake failed:\n{output[-6000:]}\n{slurm_cluster.log_tails()}"

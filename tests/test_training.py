@@ -5,26 +5,36 @@ import math
 import pandas as pd
 import pytest
 import torch
-
 from conftest import synthetic_prepared
+
+from dendritic.cells import SUMMARY_COLUMNS, history_frame, load_run, metrics_frame, save_cell, train_cell
 from dendritic.config import Cell
 from dendritic.models import build_masks
-from dendritic.cells import SUMMARY_COLUMNS, history_frame, load_run, metrics_frame, save_cell, train_cell
-from dendritic.training import (CONTINUE, DIVERGED, STOP, RunTracker, batch_slices, class_blocks,
-                                evaluate, run_data, split_validation, to_float)
+from dendritic.training import (
+    CONTINUE,
+    DIVERGED,
+    STOP,
+    RunTracker,
+    batch_slices,
+    class_blocks,
+    evaluate,
+    run_data,
+    split_validation,
+    to_float,
+)
 
 
 def cell(**kw):
-    base = dict(experiment="main", dataset="fmnist", model="dANN-R", dendrites=2, somata=32,
-                epochs=2, lr=1e-3, seeds=(0,))
+    base = dict(
+        experiment="main", dataset="fmnist", model="dANN-R", dendrites=2, somata=32, epochs=2, lr=1e-3, seeds=(0,)
+    )
     return Cell(**{**base, **kw})
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(toy_data):
     c = cell(seeds=(3,))
     a, b = train_cell(c, toy_data, "cpu"), train_cell(c, toy_data, "cpu")
-    pd.testing.assert_frame_equal(history_frame(a).drop(columns="time_s"),
-                                  history_frame(b).drop(columns="time_s"))
+    pd.testing.assert_frame_equal(history_frame(a).drop(columns="time_s"), history_frame(b).drop(columns="time_s"))
     assert a[0].test_loss == b[0].test_loss
     other = train_cell(cell(seeds=(4,)), toy_data, "cpu")
     assert other[0].test_loss != a[0].test_loss
@@ -60,6 +70,7 @@ def test_masked_weights_stay_exactly_zero(toy_data, model):
 
 def load_state(res):
     from dendritic.training import expand_state
+
     return expand_state(res.state)
 
 
@@ -87,6 +98,7 @@ def test_early_stopping_restores_best_weights(toy_data):
 
 def load_run_from_result(c, res, data, tmp=None):
     import tempfile
+
     d = tempfile.mkdtemp()
     save_cell(d, c, [res])
     return load_run(f"{d}/weights.pt", res.seed, data.image_shape, data.n_classes)
@@ -94,7 +106,10 @@ def load_run_from_result(c, res, data, tmp=None):
 
 def test_split_is_seeded_disjoint_and_sized():
     y = torch.arange(1000) % 10
-    g = lambda: torch.Generator().manual_seed(7)
+
+    def g():
+        return torch.Generator().manual_seed(7)
+
     tr, va = split_validation(y, 0.1, g())
     assert len(va) == 100 and len(tr) == 900
     assert not set(tr.tolist()) & set(va.tolist())
@@ -171,8 +186,9 @@ def test_sequential_split_keeps_whole_batches_like_the_authors():
 def test_sequential_batches_are_full(toy_data):
     c = cell(sequential=True, batch_size=32)
     dev = torch.device("cpu")
-    rd = run_data(to_float(toy_data.x_train, dev), toy_data.y_train, to_float(toy_data.x_test, dev),
-                  toy_data.y_test, c, 0)
+    rd = run_data(
+        to_float(toy_data.x_train, dev), toy_data.y_train, to_float(toy_data.x_test, dev), toy_data.y_test, c, 0
+    )
     slices = batch_slices(len(rd.x_train), c.batch_size, rd.class_blocks)
     assert all(sl.stop - sl.start == 32 for sl in slices), "a sequential batch is not full"
     assert len(rd.x_val) > 0 and len(rd.x_train) + len(rd.x_val) == len(toy_data.y_train)

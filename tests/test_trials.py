@@ -18,17 +18,32 @@ from dendritic import trials as tr
 # --------------------------------------------------------------------------------------------------
 def _row(model, d, s, seed, acc, loss, npar, ep=4, diverged=False, dataset="fmnist"):
     return dict(
-        experiment="main", dataset=dataset, model=model, dendrites=d, somata=s, layers=1,
-        dropout=0.0, lr=1e-3, sigma=0.0, seed=seed, n_params=npar, test_loss=loss, test_acc=acc,
-        epoch_min_val_loss=ep, epochs=25, wall_s=1.0, diverged=diverged,
+        experiment="main",
+        dataset=dataset,
+        model=model,
+        dendrites=d,
+        somata=s,
+        layers=1,
+        dropout=0.0,
+        lr=1e-3,
+        sigma=0.0,
+        seed=seed,
+        n_params=npar,
+        test_loss=loss,
+        test_acc=acc,
+        epoch_min_val_loss=ep,
+        epochs=25,
+        wall_s=1.0,
+        diverged=diverged,
     )
 
 
 def test_aggregate_seeds_ci_and_diverged():
     accs = [0.80, 0.82, 0.87]
     losses = [0.5, 0.4, 0.6]
-    rows = [_row("dANN-R", 1, 32, i, a, l, 938, ep=e) for i, (a, l, e) in
-            enumerate(zip(accs, losses, [3, 5, 10]))]
+    rows = [
+        _row("dANN-R", 1, 32, i, a, loss, 938, ep=e) for i, (a, loss, e) in enumerate(zip(accs, losses, [3, 5, 10]))
+    ]
     # a diverged seed with a wild value that must not enter the means
     rows.append(_row("dANN-R", 1, 32, 3, 0.10, float("nan"), 938, ep=0, diverged=True))
     # a configuration with a single seed, and one where every seed diverged

@@ -20,8 +20,9 @@ SRC = Path(tvcompat.__file__).resolve().parents[1]
 def run_python(code: str, tmp_path: Path) -> dict:
     """Run ``code`` in a fresh interpreter (torchvision not yet imported); return its JSON output."""
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -7,9 +7,8 @@ import subprocess
 import sys
 
 import pandas as pd
-import pytest
-
 from conftest import ROOT, requires_fmnist, run_snakemake
+
 from dendritic import plan
 from dendritic.config import load_config
 
@@ -75,7 +74,8 @@ def test_test_config_end_to_end(local_test_run):
         assert len(rows) == 4 * 2
         for model, grp in rows.groupby("model"):
             assert {(d, s) for d, s in zip(grp["dendrites"], grp["somata"])} == {
-                tuple(selected.loc[model, ["dendrites", "somata"]])}
+                tuple(selected.loc[model, ["dendrites", "somata"]])
+            }
     assert (full.loc[full["experiment"] == "noise", "sigma"] == 0.5).all()
     assert (wf / "figures" / "fig7.png").stat().st_size > 10_000
     # every figure the registry plans for the test design is drawn, and the test-noise table written

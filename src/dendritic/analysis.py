@@ -171,9 +171,7 @@ def selectivity_shares(selectivity: Any) -> dict[str, Any]:
     )
 
 
-def node_statistics(
-    acts: Any, labels: Any, n_classes: int, threshold: float = 0.4
-) -> pd.DataFrame:
+def node_statistics(acts: Any, labels: Any, n_classes: int, threshold: float = 0.4) -> pd.DataFrame:
     """All per-node statistics of one hidden layer in a tidy table (one row per node).
 
     Columns: ``node`` (index j), ``n_active`` (test images with activation > 0), ``frac_active``,
@@ -201,9 +199,7 @@ def node_statistics(
             "preferred_class": pref,
         }
     )
-    df.attrs.update(
-        sparsity=sparsity(hm), n_test=int(len(y)), n_classes=int(n_classes), threshold=threshold
-    )
+    df.attrs.update(sparsity=sparsity(hm), n_test=int(len(y)), n_classes=int(n_classes), threshold=threshold)
     return df
 
 
@@ -243,8 +239,18 @@ def weight_stats(
     if n == 0:
         edges = np.linspace(*(hist_range or (0.0, 1.0)), bins + 1)
         nan = float("nan")
-        return dict(n=0, mean=nan, std=nan, kurtosis=nan, skewness=nan, min=nan, max=nan,
-                    range=nan, hist_counts=np.zeros(bins, dtype=np.int64), hist_edges=edges)
+        return dict(
+            n=0,
+            mean=nan,
+            std=nan,
+            kurtosis=nan,
+            skewness=nan,
+            min=nan,
+            max=nan,
+            range=nan,
+            hist_counts=np.zeros(bins, dtype=np.int64),
+            hist_edges=edges,
+        )
     counts, edges = np.histogram(w, bins=bins, range=hist_range)
     wmin, wmax = float(w.min()), float(w.max())
     return dict(
@@ -280,9 +286,7 @@ def weight_stats_frame(
 # --------------------------------------------------------------------------------------------------
 # representations
 # --------------------------------------------------------------------------------------------------
-def tsne_embedding(
-    acts: Any, perplexity: float = 50.0, seed: int = 0, **tsne_kwargs: Any
-) -> np.ndarray:
+def tsne_embedding(acts: Any, perplexity: float = 50.0, seed: int = 0, **tsne_kwargs: Any) -> np.ndarray:
     """2-D t-SNE of hidden activations (the paper's Methods "Representations": "t-SNE (2-D, perplexity 50)").
 
     ``sklearn.manifold.TSNE(n_components=2, perplexity=perplexity, init='pca', random_state=seed)``
@@ -311,8 +315,7 @@ def silhouette(embedding: Any, labels: Any) -> float:
     return float(silhouette_score(_to_numpy(embedding), _to_numpy(labels).ravel()))
 
 
-def neighbourhood_hit(embedding: Any, labels: Any, n_neighbors: int = 11,
-                      include_self: bool = True) -> float:
+def neighbourhood_hit(embedding: Any, labels: Any, n_neighbors: int = 11, include_self: bool = True) -> float:
     """Neighbourhood hit: mean fraction of each point's k nearest neighbours with its own label.
 
     The paper's Methods: "neighbourhood hit (fraction of the 11 nearest neighbours with the same label)".
@@ -329,9 +332,7 @@ def neighbourhood_hit(embedding: Any, labels: Any, n_neighbors: int = 11,
     x = _to_numpy(embedding)
     y = _to_numpy(labels).ravel()
     if n_neighbors >= x.shape[0]:
-        raise ValueError(
-            f"n_neighbors ({n_neighbors}) must be smaller than the {x.shape[0]} points"
-        )
+        raise ValueError(f"n_neighbors ({n_neighbors}) must be smaller than the {x.shape[0]} points")
     nn = NearestNeighbors(n_neighbors=n_neighbors).fit(x)
     idx = nn.kneighbors(x, return_distance=False) if include_self else nn.kneighbors(return_distance=False)
     return float((y[idx] == y[:, None]).mean())
@@ -346,8 +347,7 @@ def trustworthiness(x_high: Any, embedding: Any, n_neighbors: int = 11) -> float
     """
     from sklearn.manifold import trustworthiness as _tw
 
-    return float(_tw(_to_numpy(x_high).astype(np.float64), _to_numpy(embedding),
-                     n_neighbors=n_neighbors))
+    return float(_tw(_to_numpy(x_high).astype(np.float64), _to_numpy(embedding), n_neighbors=n_neighbors))
 
 
 def representation_scores(

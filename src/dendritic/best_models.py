@@ -93,8 +93,13 @@ def weight_layer_names(L: int = 1) -> list[str]:
     return hidden_layer_names(L) + ["output"]
 
 
-def best_cells(summary: pd.DataFrame, dataset: str, selection: str = "paper",
-               models: Sequence[str] | None = None, experiment: str = "main") -> pd.DataFrame:
+def best_cells(
+    summary: pd.DataFrame,
+    dataset: str,
+    selection: str = "paper",
+    models: Sequence[str] | None = None,
+    experiment: str = "main",
+) -> pd.DataFrame:
     """The network of each model that the analyses of Fig. 5 and Fig. 6 use, on ``dataset``.
 
     The choice is :func:`analysis.select_networks` (paper §4, "The network each later analysis
@@ -109,9 +114,24 @@ def best_cells(summary: pd.DataFrame, dataset: str, selection: str = "paper",
     ascending, as a space-separated string), ``selection``, ``reason`` (why this network) and
     ``note`` (the same in a sentence). Empty when there are no such runs.
     """
-    cols = ["dataset", "model", "dendrites", "somata", "layers", "cell", "n_params", "n",
-            "test_acc_mean", "test_acc_ci95", "test_loss_mean", "test_loss_ci95", "seeds",
-            "selection", "reason", "note"]
+    cols = [
+        "dataset",
+        "model",
+        "dendrites",
+        "somata",
+        "layers",
+        "cell",
+        "n_params",
+        "n",
+        "test_acc_mean",
+        "test_acc_ci95",
+        "test_loss_mean",
+        "test_loss_ci95",
+        "seeds",
+        "selection",
+        "reason",
+        "note",
+    ]
     df = summary[(summary["experiment"] == experiment) & (summary["dataset"] == dataset)]
     best = trials.select_networks(df, dataset, selection, experiment=experiment, models=models)
     if best.empty:
@@ -121,8 +141,7 @@ def best_cells(summary: pd.DataFrame, dataset: str, selection: str = "paper",
     ok = df[~trials.diverged_mask(df)]
     cells, seeds = [], []
     for row in best.itertuples():
-        runs = ok[(ok["model"] == row.model) & (ok["dendrites"] == row.dendrites)
-                  & (ok["somata"] == row.somata)]
+        runs = ok[(ok["model"] == row.model) & (ok["dendrites"] == row.dendrites) & (ok["somata"] == row.somata)]
         if "layers" in runs:
             runs = runs[runs["layers"] == row.layers]
         if "cell" in runs and runs["cell"].notna().any():
@@ -163,8 +182,9 @@ def tsne_seed(model_seed: int, repeat: int) -> int:
 # one trained model
 # --------------------------------------------------------------------------------------------------
 @torch.inference_mode()
-def hidden_activations(model: torch.nn.Module, x: torch.Tensor, binary: bool = False,
-                       batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
+def hidden_activations(
+    model: torch.nn.Module, x: torch.Tensor, binary: bool = False, batch_size: int = EVAL_BATCH
+) -> list[np.ndarray]:
     """Hidden activations ``[dendrites₁, somata₁, …]`` of flat float inputs ``x`` (N, features),
     computed in batches on ``x``'s device, as numpy arrays (N, J).
 
@@ -195,8 +215,9 @@ def layer_weights(model: torch.nn.Module) -> dict[str, tuple[np.ndarray, np.ndar
     return out
 
 
-def node_table(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | np.ndarray,
-               n_classes: int, threshold: float = 0.4) -> pd.DataFrame:
+def node_table(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | np.ndarray, n_classes: int, threshold: float = 0.4
+) -> pd.DataFrame:
     """:func:`analysis.node_statistics` of every hidden layer on (x, y), one row per node, with a
     ``layer`` column and the layer's ``sparsity`` (share of never-active nodes)."""
     y = an._to_numpy(y).astype(np.int64)
@@ -218,15 +239,22 @@ def weight_tables(model: torch.nn.Module, bins: int = 60) -> tuple[pd.DataFrame,
     for name, (w, m) in layers.items():
         s = an.weight_stats(w, m, bins=bins)
         e = s["hist_edges"]
-        rows.append(pd.DataFrame({"layer": name, "bin_left": e[:-1], "bin_right": e[1:],
-                                  "count": s["hist_counts"]}))
+        rows.append(pd.DataFrame({"layer": name, "bin_left": e[:-1], "bin_right": e[1:], "count": s["hist_counts"]}))
     return stats, pd.concat(rows, ignore_index=True)
 
 
-def representation_tables(model: torch.nn.Module, x: torch.Tensor, y: Any, indices: np.ndarray,
-                          perplexity: float = 50.0, n_neighbors: int = 11, seed: int = 0,
-                          repeats: int = 1, include_self: bool = True,
-                          **tsne_kwargs: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+def representation_tables(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: Any,
+    indices: np.ndarray,
+    perplexity: float = 50.0,
+    n_neighbors: int = 11,
+    seed: int = 0,
+    repeats: int = 1,
+    include_self: bool = True,
+    **tsne_kwargs: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``repeats`` t-SNE runs of every hidden layer on the test images ``indices`` and the three
     scores of each run (:func:`analysis.representation_scores`; ``include_self`` is the
     neighbourhood hit's choice, see :func:`analysis.neighbourhood_hit`). Run ``r`` uses t-SNE
@@ -251,17 +279,35 @@ def representation_tables(model: torch.nn.Module, x: torch.Tensor, y: Any, indic
     scores, embeds = [], []
     for name, acts in zip(hidden_layer_names(model.L), hidden_activations(model, xs)):
         for rep in range(int(repeats)):
-            r = an.representation_scores(acts, ys, n_neighbors=k, perplexity=perp, seed=seed + rep,
-                                         include_self=include_self, **tsne_kwargs)
-            scores.append(dict(repeat=rep, layer=name, n_images=n, perplexity=perp, n_neighbors=k,
-                               hit_includes_self=bool(include_self), silhouette=r["silhouette"],
-                               neighbourhood_hit=r["neighbourhood_hit"],
-                               trustworthiness=r["trustworthiness"]))
+            r = an.representation_scores(
+                acts, ys, n_neighbors=k, perplexity=perp, seed=seed + rep, include_self=include_self, **tsne_kwargs
+            )
+            scores.append(
+                dict(
+                    repeat=rep,
+                    layer=name,
+                    n_images=n,
+                    perplexity=perp,
+                    n_neighbors=k,
+                    hit_includes_self=bool(include_self),
+                    silhouette=r["silhouette"],
+                    neighbourhood_hit=r["neighbourhood_hit"],
+                    trustworthiness=r["trustworthiness"],
+                )
+            )
             if rep == 0:
                 emb = r["embedding"]
-                embeds.append(pd.DataFrame({"layer": name, "image": np.asarray(indices), "label": ys,
-                                            "x": emb[:, 0].astype(np.float32),
-                                            "y": emb[:, 1].astype(np.float32)}))
+                embeds.append(
+                    pd.DataFrame(
+                        {
+                            "layer": name,
+                            "image": np.asarray(indices),
+                            "label": ys,
+                            "x": emb[:, 0].astype(np.float32),
+                            "y": emb[:, 1].astype(np.float32),
+                        }
+                    )
+                )
     return pd.DataFrame(scores), pd.concat(embeds, ignore_index=True)
 
 
@@ -272,11 +318,19 @@ def _with_ids(df: pd.DataFrame, ids: Mapping[str, Any]) -> pd.DataFrame:
     return df
 
 
-def analyse_model(best: Mapping[str, Any], weights_path: str | Path, prepared,
-                  threshold: float = 0.4, n_images: int = 2000, perplexity: float = 50.0,
-                  n_neighbors: int = 11, device: str | torch.device = "cpu",
-                  tsne_kwargs: Mapping[str, Any] | None = None, repeats: int = 10,
-                  include_self: bool = True) -> dict[str, pd.DataFrame]:
+def analyse_model(
+    best: Mapping[str, Any],
+    weights_path: str | Path,
+    prepared,
+    threshold: float = 0.4,
+    n_images: int = 2000,
+    perplexity: float = 50.0,
+    n_neighbors: int = 11,
+    device: str | torch.device = "cpu",
+    tsne_kwargs: Mapping[str, Any] | None = None,
+    repeats: int = 10,
+    include_self: bool = True,
+) -> dict[str, pd.DataFrame]:
     """Every analysis of one model's best configuration ``best`` (a row of :func:`best_cells`)
     from its cell's ``weights.pt`` on the test set of ``prepared`` (a PreparedDataset).
 
@@ -301,9 +355,18 @@ def analyse_model(best: Mapping[str, Any], weights_path: str | Path, prepared,
         nodes.append(_with_ids(node_table(model, x, y, C, threshold), ids))
         ws, hist = weight_tables(model)
         wstats.append(_with_ids(ws, ids))
-        sc, emb = representation_tables(model, x, y, tsne_indices(len(y), n_images), perplexity,
-                                        n_neighbors, seed=tsne_seed(seed, 0), repeats=repeats,
-                                        include_self=include_self, **dict(tsne_kwargs or {}))
+        sc, emb = representation_tables(
+            model,
+            x,
+            y,
+            tsne_indices(len(y), n_images),
+            perplexity,
+            n_neighbors,
+            seed=tsne_seed(seed, 0),
+            repeats=repeats,
+            include_self=include_self,
+            **dict(tsne_kwargs or {}),
+        )
         reps.append(_with_ids(sc, ids))
         if i == 0:  # the first seed: the histograms and the embedding the figures show
             out["weight_hists"] = _with_ids(hist, ids)
@@ -315,10 +378,15 @@ def analyse_model(best: Mapping[str, Any], weights_path: str | Path, prepared,
     return {k: out[k] for k in ANALYSIS_TABLES}
 
 
-def analyse_best_models(summary: pd.DataFrame, dataset: str, prepared,
-                        weights: Mapping[str, str | Path] | str | Path = "results/runs",
-                        models: Sequence[str] | None = None, selection: str = "paper",
-                        **kwargs: Any) -> dict[str, pd.DataFrame]:
+def analyse_best_models(
+    summary: pd.DataFrame,
+    dataset: str,
+    prepared,
+    weights: Mapping[str, str | Path] | str | Path = "results/runs",
+    models: Sequence[str] | None = None,
+    selection: str = "paper",
+    **kwargs: Any,
+) -> dict[str, pd.DataFrame]:
     """:func:`analyse_model` for the selected network (:func:`best_cells` with ``selection``) of
     every model of the main experiment on ``dataset``, concatenated. ``weights`` maps
     ``"{model}/{cell}"`` to a weights.pt, or is the runs root
@@ -351,10 +419,18 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
-def run_best_model_analysis(summary_path: str | Path, data_path: str | Path, dataset: str, model: str,
-                            weights_paths: Sequence[str | Path], out_paths: Mapping[str, str | Path],
-                            device: str = "cpu", threads: int | None = None, selection: str = "paper",
-                            **kwargs: Any) -> dict[str, pd.DataFrame]:
+def run_best_model_analysis(
+    summary_path: str | Path,
+    data_path: str | Path,
+    dataset: str,
+    model: str,
+    weights_paths: Sequence[str | Path],
+    out_paths: Mapping[str, str | Path],
+    device: str = "cpu",
+    threads: int | None = None,
+    selection: str = "paper",
+    **kwargs: Any,
+) -> dict[str, pd.DataFrame]:
     """One Snakemake job: select ``model``'s network on ``dataset`` from ``results/summary.csv``
     (:func:`best_cells` with ``selection``, config key ``analysis.selection``; the match-vANN rule
     reads vANN's runs from the same summary), find its weights among ``weights_paths``
@@ -371,16 +447,24 @@ def run_best_model_analysis(summary_path: str | Path, data_path: str | Path, dat
         suffix = f"/{model}/{row['cell']}/weights.pt"
         matches = [p for p in map(str, weights_paths) if p.replace("\\", "/").endswith(suffix)]
         if not matches:
-            raise FileNotFoundError(f"weights of the selected {model} configuration ({row['cell']}, "
-                                    f"{row['reason']}) are not among the {len(weights_paths)} given "
-                                    "weights.pt files")
-        log.info("%s on %s: selected configuration %s (%s; mean test acc %.4f over %d seeds)", model,
-                 dataset, row["cell"], row["reason"], row["test_acc_mean"], row["n"])
+            raise FileNotFoundError(
+                f"weights of the selected {model} configuration ({row['cell']}, "
+                f"{row['reason']}) are not among the {len(weights_paths)} given "
+                "weights.pt files"
+            )
+        log.info(
+            "%s on %s: selected configuration %s (%s; mean test acc %.4f over %d seeds)",
+            model,
+            dataset,
+            row["cell"],
+            row["reason"],
+            row["test_acc_mean"],
+            row["n"],
+        )
         tables = analyse_model(row, matches[0], datasets.load_prepared(data_path), device=device, **kwargs)
     for name, df in tables.items():
         write_table(df, out_paths[name])
     return tables
-
 
 
 def concat_tables(inputs: Iterable[str | Path], output: str | Path) -> pd.DataFrame:

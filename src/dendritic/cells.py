@@ -32,16 +32,34 @@ from dendritic import runio
 from dendritic.config import Cell
 from dendritic.datasets import DatasetError, load_prepared
 from dendritic.models import DendriticNet, build_model, formula_params
-from dendritic.training import (RunResult, expand_state, load_weights, resolve_device, run_data,
-                                to_float, train_run)
+from dendritic.training import RunResult, expand_state, load_weights, resolve_device, run_data, to_float, train_run
 
 log = logging.getLogger("dendritic.training")
 
 #: Columns of metrics.csv / summary.csv, in order (the stable contract; see docs/ARCHITECTURE.md).
 SUMMARY_COLUMNS = [
-    "experiment", "dataset", "model", "label", "dendrites", "somata", "layers", "dropout", "lr",
-    "sigma", "seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "epochs",
-    "max_epochs", "wall_s", "diverged", "sequential", "patience", "cell",
+    "experiment",
+    "dataset",
+    "model",
+    "label",
+    "dendrites",
+    "somata",
+    "layers",
+    "dropout",
+    "lr",
+    "sigma",
+    "seed",
+    "n_params",
+    "test_loss",
+    "test_acc",
+    "epoch_min_val_loss",
+    "epochs",
+    "max_epochs",
+    "wall_s",
+    "diverged",
+    "sequential",
+    "patience",
+    "cell",
 ]
 
 #: Columns of history.csv, in order.
@@ -71,8 +89,9 @@ def default_replicas(cell: Cell, image_shape, n_classes: int, device: torch.devi
     return n if small else 1
 
 
-def seed_groups(cell: Cell, engine: str, image_shape, n_classes: int, device: torch.device,
-                replicas: int | None = None) -> list[tuple[int, ...]]:
+def seed_groups(
+    cell: Cell, engine: str, image_shape, n_classes: int, device: torch.device, replicas: int | None = None
+) -> list[tuple[int, ...]]:
     """The seeds of ``cell`` in the groups that are trained together: one seed at a time with the
     reference engine; ``replicas`` at a time (default :func:`default_replicas`) with the fast one."""
     if engine not in ENGINES:
@@ -80,11 +99,12 @@ def seed_groups(cell: Cell, engine: str, image_shape, n_classes: int, device: to
     if engine == "reference":
         return [(seed,) for seed in cell.seeds]
     replicas = replicas or default_replicas(cell, image_shape, n_classes, device)
-    return [tuple(cell.seeds[i: i + replicas]) for i in range(0, len(cell.seeds), replicas)]
+    return [tuple(cell.seeds[i : i + replicas]) for i in range(0, len(cell.seeds), replicas)]
 
 
-def train_cell(cell: Cell, prepared, device: str | torch.device = "auto", engine: str | None = None,
-               replicas: int | None = None) -> list[RunResult]:
+def train_cell(
+    cell: Cell, prepared, device: str | torch.device = "auto", engine: str | None = None, replicas: int | None = None
+) -> list[RunResult]:
     """Train every seed of ``cell`` on the prepared dataset ``prepared`` (a PreparedDataset).
 
     ``engine`` (default ``cell.engine``): ``fast`` or ``reference``; both give the same numbers up
@@ -98,12 +118,22 @@ def train_cell(cell: Cell, prepared, device: str | torch.device = "auto", engine
     y_train, y_test = prepared.y_train.to(dev), prepared.y_test.to(dev)
 
     def model(seed: int) -> DendriticNet:
-        return build_model(cell.model, shape, n_classes, cell.dendrites, cell.somata,
-                           L=cell.layers, dropout=cell.dropout, seed=seed)
+        return build_model(
+            cell.model, shape, n_classes, cell.dendrites, cell.somata, L=cell.layers, dropout=cell.dropout, seed=seed
+        )
 
-    log.info("cell %s/%s/%s/%s on %s: %d seeds, %d epochs, %s engine%s", cell.experiment,
-             cell.dataset, cell.model, cell.id, dev, len(cell.seeds), cell.epochs, engine,
-             f", {len(groups[0])} seeds at a time" if engine == "fast" else "")
+    log.info(
+        "cell %s/%s/%s/%s on %s: %d seeds, %d epochs, %s engine%s",
+        cell.experiment,
+        cell.dataset,
+        cell.model,
+        cell.id,
+        dev,
+        len(cell.seeds),
+        cell.epochs,
+        engine,
+        f", {len(groups[0])} seeds at a time" if engine == "fast" else "",
+    )
     results = []
     for seeds in groups:
         if engine == "fast":
@@ -116,9 +146,15 @@ def train_cell(cell: Cell, prepared, device: str | torch.device = "auto", engine
             data = run_data(x_train, y_train, x_test, y_test, cell, seed)
             batch = [train_run(model(seed).to(dev), data, cell, seed)]
         for res in batch:
-            log.info("seed %d: %d trainable parameters, test loss %.4f, test acc %.4f%s (%.1f s)",
-                     res.seed, res.n_params, res.test_loss, res.test_acc,
-                     "  DIVERGED" if res.diverged else "", res.wall_s)
+            log.info(
+                "seed %d: %d trainable parameters, test loss %.4f, test acc %.4f%s (%.1f s)",
+                res.seed,
+                res.n_params,
+                res.test_loss,
+                res.test_acc,
+                "  DIVERGED" if res.diverged else "",
+                res.wall_s,
+            )
         results += batch
     return results
 
@@ -126,12 +162,30 @@ def train_cell(cell: Cell, prepared, device: str | torch.device = "auto", engine
 def metrics_frame(cell: Cell, results: Sequence[RunResult]) -> pd.DataFrame:
     """``metrics.csv``: one row per seed, :data:`SUMMARY_COLUMNS`."""
     rows = [
-        dict(experiment=cell.experiment, dataset=cell.dataset, model=cell.model, label=cell.label,
-             dendrites=cell.dendrites, somata=cell.somata, layers=cell.layers, dropout=cell.dropout,
-             lr=cell.lr, sigma=cell.sigma, seed=r.seed, n_params=r.n_params, test_loss=r.test_loss,
-             test_acc=r.test_acc, epoch_min_val_loss=r.epoch_min_val_loss, epochs=r.epochs_run,
-             max_epochs=cell.epochs, wall_s=round(r.wall_s, 3), diverged=r.diverged,
-             sequential=cell.sequential, patience=cell.patience, cell=cell.id)
+        dict(
+            experiment=cell.experiment,
+            dataset=cell.dataset,
+            model=cell.model,
+            label=cell.label,
+            dendrites=cell.dendrites,
+            somata=cell.somata,
+            layers=cell.layers,
+            dropout=cell.dropout,
+            lr=cell.lr,
+            sigma=cell.sigma,
+            seed=r.seed,
+            n_params=r.n_params,
+            test_loss=r.test_loss,
+            test_acc=r.test_acc,
+            epoch_min_val_loss=r.epoch_min_val_loss,
+            epochs=r.epochs_run,
+            max_epochs=cell.epochs,
+            wall_s=round(r.wall_s, 3),
+            diverged=r.diverged,
+            sequential=cell.sequential,
+            patience=cell.patience,
+            cell=cell.id,
+        )
         for r in results
     ]
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
@@ -142,28 +196,43 @@ def history_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     return pd.DataFrame([{"seed": r.seed, **h} for r in results for h in r.history], columns=HISTORY_COLUMNS)
 
 
-def save_cell(out_dir: str | Path, cell: Cell, results: Sequence[RunResult], device: str = "",
-              data: dict[str, Any] | None = None) -> dict[str, Path]:
+def save_cell(
+    out_dir: str | Path, cell: Cell, results: Sequence[RunResult], device: str = "", data: dict[str, Any] | None = None
+) -> dict[str, Path]:
     """Write a cell's outputs atomically; ``metrics.csv`` last, so it marks a finished cell.
 
     ``data`` (the prepared dataset's path and ``content_sha256``) goes into ``provenance.json``:
     which data exactly the cell was trained on.
     """
     out = Path(out_dir)
-    paths = {k: out / f for k, f in [("history", "history.csv"), ("weights", "weights.pt"),
-                                      ("provenance", "provenance.json"), ("metrics", "metrics.csv")]}
+    paths = {
+        k: out / f
+        for k, f in [
+            ("history", "history.csv"),
+            ("weights", "weights.pt"),
+            ("provenance", "provenance.json"),
+            ("metrics", "metrics.csv"),
+        ]
+    }
     runio.write_atomic(paths["history"], lambda p: history_frame(results).to_csv(p, index=False))
     weights = {"cell": cell.to_dict(), "runs": {r.seed: r.state for r in results}}
     runio.write_atomic(paths["weights"], lambda p: torch.save(weights, p))
-    runio.write_json(paths["provenance"], runio.provenance(
-        {"cell": cell.to_dict(), "device": str(device), "data": data or {}}))
+    runio.write_json(
+        paths["provenance"], runio.provenance({"cell": cell.to_dict(), "device": str(device), "data": data or {}})
+    )
     runio.write_atomic(paths["metrics"], lambda p: metrics_frame(cell, results).to_csv(p, index=False))
     return paths
 
 
-def run_cell(cell: Cell | dict, data_path: str | Path, out_dir: str | Path,
-             device: str = "auto", threads: int | None = None,
-             engine: str | None = None, data_sha256: str | None = None) -> pd.DataFrame:
+def run_cell(
+    cell: Cell | dict,
+    data_path: str | Path,
+    out_dir: str | Path,
+    device: str = "auto",
+    threads: int | None = None,
+    engine: str | None = None,
+    data_sha256: str | None = None,
+) -> pd.DataFrame:
     """Load the prepared dataset, train every seed of ``cell``, write its outputs to ``out_dir``.
 
     ``engine`` overrides ``cell.engine`` (``fast`` or ``reference``). ``data_sha256``: the content
@@ -189,11 +258,12 @@ def run_cell(cell: Cell | dict, data_path: str | Path, out_dir: str | Path,
         prepared = load_prepared(data_path)
         checksum = prepared.meta.get("content_sha256")
         if data_sha256 is not None and checksum != data_sha256:
-            raise DatasetError(f"{data_path} changed after the workflow planned this job (content sha256 "
-                               f"{str(checksum)[:16]}…, planned {data_sha256[:16]}…): run the workflow again.")
+            raise DatasetError(
+                f"{data_path} changed after the workflow planned this job (content sha256 "
+                f"{str(checksum)[:16]}…, planned {data_sha256[:16]}…): run the workflow again."
+            )
         results = train_cell(cell, prepared, dev)
-        save_cell(out, cell, results, device=str(dev),
-                  data={"path": str(data_path), "content_sha256": checksum})
+        save_cell(out, cell, results, device=str(dev), data={"path": str(data_path), "content_sha256": checksum})
     return metrics_frame(cell, results)
 
 
@@ -203,7 +273,15 @@ def load_run(weights_path: str | Path, seed: int, image_shape, n_classes: int) -
     cell = Cell.from_dict(saved["cell"])
     state = expand_state(saved["runs"][seed])
     masks = [state.get(f"layers.{i}.mask") for i in range(2 * cell.layers)]
-    model = DendriticNet(cell.model, image_shape, n_classes, cell.dendrites, cell.somata,
-                         L=cell.layers, dropout=cell.dropout, masks=masks)
+    model = DendriticNet(
+        cell.model,
+        image_shape,
+        n_classes,
+        cell.dendrites,
+        cell.somata,
+        L=cell.layers,
+        dropout=cell.dropout,
+        masks=masks,
+    )
     model.load_state_dict(state, strict=False)
     return model

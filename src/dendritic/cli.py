@@ -1,10 +1,10 @@
 """Command line: single runs and look-ups outside Snakemake.
 
-    python -m dendritic params  --model dANN-LRF --dataset fmnist -D 4 -S 128
-    python -m dendritic prepare fmnist
-    python -m dendritic train   --model dANN-R --dataset fmnist -D 4 -S 128 --seeds 0 1 --out runs/x
-    python -m dendritic plan    config.yaml
-    python -m dendritic summarize results/runs results/summary.csv
+python -m dendritic params  --model dANN-LRF --dataset fmnist -D 4 -S 128
+python -m dendritic prepare fmnist
+python -m dendritic train   --model dANN-R --dataset fmnist -D 4 -S 128 --seeds 0 1 --out runs/x
+python -m dendritic plan    config.yaml
+python -m dendritic summarize results/runs results/summary.csv
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class CliError(ValueError):
 
 def _at_least(low: int):
     """argparse type: a whole number ≥ ``low``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -39,6 +40,7 @@ def _at_least(low: int):
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
         return value
+
     parse.__name__ = f"integer >= {low}"
     return parse
 
@@ -58,6 +60,7 @@ def _number(low: float, high: float = math.inf, low_open: bool = False, high_ope
         if not math.isfinite(value) or bad_low or bad_high:
             raise argparse.ArgumentTypeError(f"must be a number in {where}, got {text}")
         return value
+
     parse.__name__ = f"number in {where}"
     return parse
 
@@ -72,10 +75,11 @@ def _check_device(spec: str) -> None:
         resolve_device(spec)
     except RuntimeError as err:
         if spec.startswith("cuda") and not torch.cuda.is_available():
-            raise CliError(f"--device {spec}: no CUDA device is available on this machine; use "
-                           f"--device auto (the GPU when there is one) or --device cpu.") from None
-        raise CliError(f"--device {spec}: not a usable device ({err}); use auto, cpu, cuda, cuda:N "
-                       f"or mps.") from None
+            raise CliError(
+                f"--device {spec}: no CUDA device is available on this machine; use "
+                f"--device auto (the GPU when there is one) or --device cpu."
+            ) from None
+        raise CliError(f"--device {spec}: not a usable device ({err}); use auto, cpu, cuda, cuda:N or mps.") from None
 
 
 def _cmd_params(a: argparse.Namespace) -> int:
@@ -101,21 +105,38 @@ def _cmd_prepare(a: argparse.Namespace) -> int:
 def _train_cell(a: argparse.Namespace) -> Cell:
     """The cell of ``train``, built the way the workflow builds its cells: the options given become
     config keys, the one validation fills in the schema's defaults, and the settings are read back."""
-    given = {"lr": a.lr, "batch_size": a.batch_size, "engine": a.engine,
-             "divergence_loss": a.divergence_loss,
-             "epochs": None if a.epochs is None else {a.dataset: a.epochs}}
-    config = {"datasets": [a.dataset], "seeds": list(a.seeds),
-              "training": {k: v for k, v in given.items() if v is not None}}
+    given = {
+        "lr": a.lr,
+        "batch_size": a.batch_size,
+        "engine": a.engine,
+        "divergence_loss": a.divergence_loss,
+        "epochs": None if a.epochs is None else {a.dataset: a.epochs},
+    }
+    config = {
+        "datasets": [a.dataset],
+        "seeds": list(a.seeds),
+        "training": {k: v for k, v in given.items() if v is not None},
+    }
     validate_config(config)
-    return Cell(experiment=a.experiment, dataset=a.dataset, model=a.model, dendrites=a.dendrites,
-                somata=a.somata, layers=a.layers, dropout=a.dropout, sigma=a.sigma,
-                patience=a.patience, sequential=a.sequential, **cell_settings(config, a.dataset))
+    return Cell(
+        experiment=a.experiment,
+        dataset=a.dataset,
+        model=a.model,
+        dendrites=a.dendrites,
+        somata=a.somata,
+        layers=a.layers,
+        dropout=a.dropout,
+        sigma=a.sigma,
+        patience=a.patience,
+        sequential=a.sequential,
+        **cell_settings(config, a.dataset),
+    )
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
+    from dendritic.cells import run_cell
     from dendritic.datasets import prepare
     from dendritic.runio import setup_logging
-    from dendritic.cells import run_cell
 
     _check_device(a.device)
     if len(set(a.seeds)) != len(a.seeds):
@@ -124,19 +145,19 @@ def _cmd_train(a: argparse.Namespace) -> int:
     if a.data is not None:
         data = Path(a.data)
         if not data.is_file():
-            raise CliError(f"--data {data}: no such file. Prepare it first (`python -m dendritic prepare "
-                           f"{a.dataset} --out {data}`), or leave --data out to use "
-                           f"resources/data/{a.dataset}.pt (prepared when missing).")
+            raise CliError(
+                f"--data {data}: no such file. Prepare it first (`python -m dendritic prepare "
+                f"{a.dataset} --out {data}`), or leave --data out to use "
+                f"resources/data/{a.dataset}.pt (prepared when missing)."
+            )
     else:
         data = Path(f"resources/data/{a.dataset}.pt")
         if not data.exists():
-            prepare(a.dataset, data, raw_dir=data.parent / "raw" / a.dataset,
-                    mirrors=a.mirror, download=True)
+            prepare(a.dataset, data, raw_dir=data.parent / "raw" / a.dataset, mirrors=a.mirror, download=True)
     cell = _train_cell(a)
     out = Path(a.out or cell.path())
     df = run_cell(cell, data, out, device=a.device, threads=a.threads)
-    print(df[["seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "diverged"]]
-          .to_string(index=False))
+    print(df[["seed", "n_params", "test_loss", "test_acc", "epoch_min_val_loss", "diverged"]].to_string(index=False))
     print(f"outputs in {out}")
     return 0
 
@@ -168,8 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dendritic.datasets import DATASETS
     from dendritic.models import MODEL_NAMES
 
-    p = argparse.ArgumentParser(prog="python -m dendritic", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m dendritic", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     def schema_says(key: str) -> str:  # the defaults are the schema's, read from it
@@ -190,9 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("dataset", choices=sorted(DATASETS))
     sp.add_argument("--out", help="cache file (default resources/data/DATASET.pt)")
     sp.add_argument("--raw-dir", help="where downloads go (default beside the cache)")
-    sp.add_argument("--mirror", action="append", default=list(schema_default("data", "mirrors")),
-                    help="folder searched before the network (repeatable; data.mirrors's default "
-                    "is searched too)")
+    sp.add_argument(
+        "--mirror",
+        action="append",
+        default=list(schema_default("data", "mirrors")),
+        help="folder searched before the network (repeatable; data.mirrors's default is searched too)",
+    )
     sp.add_argument("--no-download", action="store_true")
     sp.set_defaults(func=_cmd_prepare)
 
@@ -200,26 +225,41 @@ def build_parser() -> argparse.ArgumentParser:
     shape_args(sp)
     sp.add_argument("--seeds", type=_at_least(0), nargs="+", default=[0])
     sp.add_argument("--epochs", type=_at_least(1), help="default: the paper's epochs for the dataset")
-    sp.add_argument("--lr", type=_number(0, low_open=True), default=schema_default("training", "lr"),
-                    help=schema_says("lr"))
+    sp.add_argument(
+        "--lr", type=_number(0, low_open=True), default=schema_default("training", "lr"), help=schema_says("lr")
+    )
     sp.add_argument("--dropout", type=_number(0, 1, high_open=True), default=0.0)
     sp.add_argument("--sigma", type=_number(0), default=0.0, help="Gaussian noise std (noise experiment)")
     sp.add_argument("--patience", type=_at_least(1), help="early stopping patience (best weights restored)")
     sp.add_argument("--sequential", action="store_true", help="class-ordered batches, no shuffling")
-    sp.add_argument("--batch-size", type=_at_least(1), default=schema_default("training", "batch_size"),
-                    help=schema_says("batch_size"))
-    sp.add_argument("--divergence-loss", type=_number(0, low_open=True),
-                    default=schema_default("training", "divergence_loss"),
-                    help="stop and flag a run whose mean training loss of an epoch exceeds this "
-                    f"({schema_says('divergence_loss')})")
-    sp.add_argument("--experiment", default="main", choices=EXPERIMENTS,
-                    help="names the default output folder results/runs/EXPERIMENT/...")
+    sp.add_argument(
+        "--batch-size",
+        type=_at_least(1),
+        default=schema_default("training", "batch_size"),
+        help=schema_says("batch_size"),
+    )
+    sp.add_argument(
+        "--divergence-loss",
+        type=_number(0, low_open=True),
+        default=schema_default("training", "divergence_loss"),
+        help="stop and flag a run whose mean training loss of an epoch exceeds this "
+        f"({schema_says('divergence_loss')})",
+    )
+    sp.add_argument(
+        "--experiment",
+        default="main",
+        choices=EXPERIMENTS,
+        help="names the default output folder results/runs/EXPERIMENT/...",
+    )
     sp.add_argument("--device", default=schema_default("training", "device"))
-    sp.add_argument("--engine", choices=schema_choices("training", "engine"),
-                    default=schema_default("training", "engine"),
-                    help="fast: sparse layers, seeds batched where it pays off; reference: masked "
-                    "dense layers, one seed at a time (same numbers up to float rounding); "
-                    f"{schema_says('engine')}")
+    sp.add_argument(
+        "--engine",
+        choices=schema_choices("training", "engine"),
+        default=schema_default("training", "engine"),
+        help="fast: sparse layers, seeds batched where it pays off; reference: masked "
+        "dense layers, one seed at a time (same numbers up to float rounding); "
+        f"{schema_says('engine')}",
+    )
     sp.add_argument("--threads", type=_at_least(1))
     sp.add_argument("--data", help="prepared dataset (default resources/data/DATASET.pt, prepared if missing)")
     sp.add_argument("--mirror", action="append", default=list(schema_default("data", "mirrors")))

@@ -17,8 +17,8 @@ import functools
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from importlib import resources
+from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
@@ -93,10 +93,13 @@ class Cell:
 
     def __post_init__(self) -> None:
         """Refuse a cell that cannot train (0 epochs would 'succeed' with an untrained network)."""
+
         def whole(name: str, value: Any, low: int) -> None:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"cell {self.experiment}/{self.dataset}/{self.model}: {name} must be a "
-                                  f"whole number >= {low}, got {value!r}")
+                raise ConfigError(
+                    f"cell {self.experiment}/{self.dataset}/{self.model}: {name} must be a "
+                    f"whole number >= {low}, got {value!r}"
+                )
 
         for name, low in (("dendrites", 1), ("somata", 1), ("layers", 1), ("epochs", 1), ("batch_size", 1)):
             whole(name, getattr(self, name), low)
@@ -106,16 +109,21 @@ class Cell:
             raise ConfigError(f"cell {self.experiment}/{self.dataset}/{self.model}: no seeds")
         for seed in self.seeds:
             whole("every seed", seed, 0)
-        checks = [("lr", lambda v: v > 0, "> 0"), ("dropout", lambda v: 0 <= v < 1, "in [0, 1)"),
-                  ("sigma", lambda v: v >= 0, ">= 0"),
-                  ("validation_fraction", lambda v: 0 < v < 1, "in (0, 1)"),
-                  ("divergence_loss", lambda v: v > 0, "> 0")]
+        checks = [
+            ("lr", lambda v: v > 0, "> 0"),
+            ("dropout", lambda v: 0 <= v < 1, "in [0, 1)"),
+            ("sigma", lambda v: v >= 0, ">= 0"),
+            ("validation_fraction", lambda v: 0 < v < 1, "in (0, 1)"),
+            ("divergence_loss", lambda v: v > 0, "> 0"),
+        ]
         for name, ok, want in checks:
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                    and math.isfinite(value) and ok(value)):
-                raise ConfigError(f"cell {self.experiment}/{self.dataset}/{self.model}: {name} must be "
-                                  f"a number {want}, got {value!r}")
+            if not (
+                isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and ok(value)
+            ):
+                raise ConfigError(
+                    f"cell {self.experiment}/{self.dataset}/{self.model}: {name} must be a number {want}, got {value!r}"
+                )
 
     @property
     def id(self) -> str:
@@ -305,10 +313,13 @@ def _check_analysis_dataset(config: dict[str, Any], given: bool) -> list[str]:
             f"analysis.dataset is '{dataset}', but experiments.main trains {trained} only: Figs 5 and 6 "
             f"analyse main-experiment networks of analysis.dataset and would be left out. Set "
             f"analysis.dataset to one of {trained}, or add {dataset} to experiments.main.datasets "
-            f"(and to datasets).")
-    return [f"Figs 5 and 6 are not drawn: analysis.dataset is not set and its default '{dataset}' is "
-            f"not trained (experiments.main trains {trained} only); set analysis.dataset to one of "
-            f"{trained} to draw them."]
+            f"(and to datasets)."
+        )
+    return [
+        f"Figs 5 and 6 are not drawn: analysis.dataset is not set and its default '{dataset}' is "
+        f"not trained (experiments.main trains {trained} only); set analysis.dataset to one of "
+        f"{trained} to draw them."
+    ]
 
 
 #: Experiments that can be trained on the networks the paper's analyses select (paper §4:
@@ -395,8 +406,7 @@ def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str
     """The cells of experiment ``name`` for one model at one size (one per dropout rate, lr, L, sigma),
     from a validated config (defaults filled)."""
     exp = config["experiments"][name]
-    base = dict(experiment=name, dataset=dataset, model=model, dendrites=d, somata=s,
-                **cell_settings(config, dataset))
+    base = dict(experiment=name, dataset=dataset, model=model, dendrites=d, somata=s, **cell_settings(config, dataset))
     if name == "main":
         return [Cell(**base)]
     if name == "dropout":
@@ -431,13 +441,15 @@ def expand_cells(config: dict[str, Any]) -> list[Cell]:
             continue
         cap = exp.get("max_params")
         for dataset, model, d, s in _grid(exp):
-            cells += [c for c in experiment_cells(config, name, dataset, model, d, s)
-                      if cap is None or dataset_params(model, dataset, d, s, c.layers) <= cap]
+            cells += [
+                c
+                for c in experiment_cells(config, name, dataset, model, d, s)
+                if cap is None or dataset_params(model, dataset, d, s, c.layers) <= cap
+            ]
     return cells
 
 
-def selected_cells(config: dict[str, Any], name: str, dataset: str,
-                   networks: dict[str, Any]) -> list[Cell]:
+def selected_cells(config: dict[str, Any], name: str, dataset: str, networks: dict[str, Any]) -> list[Cell]:
     """The cells of a ``networks: selected`` experiment on ``dataset``, given each model's selected
     network(s) from the main experiment: ``{model: (D, S)}`` or ``{model: [(D, S), ...]}``."""
     exp = config["experiments"][name]

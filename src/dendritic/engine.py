@@ -60,9 +60,20 @@ from torch import nn
 
 from dendritic.connectivity import structured
 from dendritic.models import LEAKY_SLOPE, DendriticNet
-from dendritic.training import (CONTINUE, EVAL_BATCH, RunResult, RunTracker, adam, batch_slices,
-                                class_blocks, compact_state, dropout_seed, evaluate, generator,
-                                split_and_corrupt)
+from dendritic.training import (
+    CONTINUE,
+    EVAL_BATCH,
+    RunResult,
+    RunTracker,
+    adam,
+    batch_slices,
+    class_blocks,
+    compact_state,
+    dropout_seed,
+    evaluate,
+    generator,
+    split_and_corrupt,
+)
 
 # torch.sparse CSR is "beta" and says so once per process: let it say so here, silenced.
 with warnings.catch_warnings():
@@ -118,14 +129,18 @@ class BlockLinear(nn.Module):
         # weight[j, D*j + d] of the dense form is weight[j, d] here
         dense = torch.stack([lin.weight.detach() for lin in linears])  # (R, S, D*S)
         self.D, self.S = D, S
-        self.weight = nn.Parameter(dense.view(len(linears), S, S, D).diagonal(dim1=1, dim2=2)
-                                   .permute(0, 2, 1).contiguous())
+        self.weight = nn.Parameter(
+            dense.view(len(linears), S, S, D).diagonal(dim1=1, dim2=2).permute(0, 2, 1).contiguous()
+        )
         self.bias = nn.Parameter(torch.stack([lin.bias.detach() for lin in linears])[..., None].clone())
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         R, _, B = h.shape
-        args = (h.reshape(R * self.S, self.D, B), self.weight.view(R * self.S, 1, self.D),
-                self.bias.view(R * self.S, 1, 1))
+        args = (
+            h.reshape(R * self.S, self.D, B),
+            self.weight.view(R * self.S, 1, self.D),
+            self.bias.view(R * self.S, 1, 1),
+        )
         if h.numel() >= BIG:
             return _BlockFn.apply(*args)  # (R·S, 1, B)
         return torch.baddbmm(args[2], args[1], args[0])
@@ -214,8 +229,9 @@ class _CSRStructure(nn.Module):
         return torch.sparse_csr_tensor(self.crow, self.col, values, self.size, check_invariants=False)
 
     def matrix_t(self, values: torch.Tensor) -> torch.Tensor:
-        return torch.sparse_csr_tensor(self.crow_t, self.col_t, values[self.perm_t], self.size_t,
-                                       check_invariants=False)
+        return torch.sparse_csr_tensor(
+            self.crow_t, self.col_t, values[self.perm_t], self.size_t, check_invariants=False
+        )
 
 
 class _SparseLinearFn(torch.autograd.Function):
@@ -272,8 +288,7 @@ class SparseLinear(nn.Module):
         # the sparse kernels want x row-major; a transposed batch (the input layer) is copied
         # here, by torch's fastest transposing copy (4× faster than inside the sparse addmm)
         x = h.reshape(R * self.n_in, B).contiguous()
-        return _SparseLinearFn.apply(self.weight.view(-1), self.bias.view(-1, 1), x,
-                                     self.structure)  # (R·out, B)
+        return _SparseLinearFn.apply(self.weight.view(-1), self.bias.view(-1, 1), x, self.structure)  # (R·out, B)
 
     def export(self, r: int):
         w = torch.zeros(self.n_out, self.n_in, dtype=self.weight.dtype, device=self.weight.device)
@@ -298,7 +313,14 @@ class FastNet(nn.Module):
         ref = nets[0]
         for net in nets[1:]:
             if (net.name, net.image_shape, net.n_classes, net.D, net.S, net.L, net.dropout) != (
-                    ref.name, ref.image_shape, ref.n_classes, ref.D, ref.S, ref.L, ref.dropout):
+                ref.name,
+                ref.image_shape,
+                ref.n_classes,
+                ref.D,
+                ref.S,
+                ref.L,
+                ref.dropout,
+            ):
                 raise ValueError("the replicas of a FastNet must share one architecture")
         self.name, self.image_shape, self.n_classes = ref.name, ref.image_shape, ref.n_classes
         self.D, self.S, self.L, self.dropout, self.kinds = ref.D, ref.S, ref.L, ref.dropout, ref.kinds
@@ -390,8 +412,9 @@ class FastNet(nn.Module):
         state = self.export_state(r)
         masks = [state.get(f"layers.{i}.mask") for i in range(2 * self.L)]  # None: dense layer
         masks = [None if m is None else m.cpu().numpy() for m in masks]
-        net = DendriticNet(self.name, self.image_shape, self.n_classes, self.D, self.S, self.L,
-                           self.dropout, masks=masks).to(self.layers[0].weight.device)
+        net = DendriticNet(
+            self.name, self.image_shape, self.n_classes, self.D, self.S, self.L, self.dropout, masks=masks
+        ).to(self.layers[0].weight.device)
         net.load_state_dict(state)
         return net
 
@@ -475,8 +498,9 @@ def eval_chunk(net: FastNet) -> int:
 
 
 @torch.inference_mode()
-def evaluate_replicas(net: FastNet, x: torch.Tensor, rows: torch.Tensor,
-                      y: torch.Tensor) -> tuple[list[float], list[float]]:
+def evaluate_replicas(
+    net: FastNet, x: torch.Tensor, rows: torch.Tensor, y: torch.Tensor
+) -> tuple[list[float], list[float]]:
     """Per replica: mean cross-entropy and accuracy over the rows (R, n) of images x / labels y."""
     was_training = net.training
     net.eval()
@@ -485,7 +509,7 @@ def evaluate_replicas(net: FastNet, x: torch.Tensor, rows: torch.Tensor,
     correct = torch.zeros(R, device=rows.device, dtype=torch.int64)
     step = eval_chunk(net)
     for i in range(0, n, step):
-        idx = rows[:, i: i + step]
+        idx = rows[:, i : i + step]
         logits = net(ReplicaData.gather(x, idx))  # (R, C, b)
         yb = y[idx]
         loss += F.cross_entropy(logits, yb, reduction="none").sum(1).double()
@@ -504,8 +528,15 @@ def make_optimizer(net: FastNet, lr: float) -> torch.optim.Optimizer:
     return adam(net.parameters(), lr, fused=True)
 
 
-def run_batches(net: FastNet, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                order: torch.Tensor, slices: Sequence[slice], weight: torch.Tensor | None = None):
+def run_batches(
+    net: FastNet,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    order: torch.Tensor,
+    slices: Sequence[slice],
+    weight: torch.Tensor | None = None,
+):
     """One optimisation step per batch: replica r's batch i is rows ``order[r, slices[i]]`` of
     the image store x (:class:`ReplicaData`) and labels y, minimising
     Σ_r weight_r · (mean loss of replica r) (weight None: all 1). Returns the per-replica sums of
@@ -545,8 +576,7 @@ def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int]) 
     dev = data.x.device
     opt = make_optimizer(net, cell.lr)
     if net.dropout > 0:  # the seed's dropout stream, on the device (on the CPU: the reference's)
-        net.dropout_generators = [torch.Generator(device=dev).manual_seed(dropout_seed(seed))
-                                  for seed in seeds]
+        net.dropout_generators = [torch.Generator(device=dev).manual_seed(dropout_seed(seed)) for seed in seeds]
     g_batches = [generator(seed, "batches") for seed in seeds]
     n = data.train.shape[1]
     slices = batch_slices(n, cell.batch_size, data.class_blocks)
@@ -570,19 +600,21 @@ def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int]) 
     for epoch in range(cell.epochs):
         te = time.perf_counter()
         if data.class_blocks is None:  # every replica reshuffles from its own stream
-            order = torch.stack([data.train[r][torch.randperm(n, generator=g).to(dev)]
-                                 for r, g in enumerate(g_batches)])
+            order = torch.stack(
+                [data.train[r][torch.randperm(n, generator=g).to(dev)] for r, g in enumerate(g_batches)]
+            )
         else:
             order = data.train
-        loss_sum, correct = run_batches(net, opt, data.x, data.y, order, slices,
-                                        None if all(active) else weight)
+        loss_sum, correct = run_batches(net, opt, data.x, data.y, order, slices, None if all(active) else weight)
         train_loss = (loss_sum / n).tolist()
         train_acc = (correct.double() / n).tolist()
         val_loss, val_acc = evaluate_replicas(net, data.x, data.val, data.y)
         dt = (time.perf_counter() - te) / R
         for r in range(R):
-            if active[r] and tracks[r].epoch(epoch, train_loss[r], train_acc[r], val_loss[r],
-                                             val_acc[r], dt) != CONTINUE:
+            if (
+                active[r]
+                and tracks[r].epoch(epoch, train_loss[r], train_acc[r], val_loss[r], val_acc[r], dt) != CONTINUE
+            ):
                 freeze(r)
         if not any(active):
             break

@@ -57,8 +57,7 @@ def layer_kinds(name: str, L: int = 1) -> list[str]:
     return [spec.sampling, spec.somata] * L + ["dense"]
 
 
-def build_masks(name: str, image_shape, D: int, S: int, L: int = 1, k: int = 16,
-                seed: int = 0) -> list[np.ndarray]:
+def build_masks(name: str, image_shape, D: int, S: int, L: int = 1, k: int = 16, seed: int = 0) -> list[np.ndarray]:
     """The 2L boolean masks of the hidden layers, shaped like their weights (out, in):
     [input→dendrites (D*S, C*H*W), dendrites→somata (S, D*S), somata→dendrites (D*S, S), …].
 
@@ -70,15 +69,14 @@ def build_masks(name: str, image_shape, D: int, S: int, L: int = 1, k: int = 16,
     shape = tuple(image_shape)
     masks = []
     for layer in range(L):
-        rng_in, rng_soma = (np.random.default_rng(c) for c in children[2 * layer: 2 * layer + 2])
+        rng_in, rng_soma = (np.random.default_rng(c) for c in children[2 * layer : 2 * layer + 2])
         masks.append(input_mask(spec.sampling, rng_in, shape, D, S, k))
         masks.append(soma_mask(spec.somata, rng_soma, D, S))
         shape = (1, *grid_shape(S))  # the next dendrites sample the somata as an image
     return masks
 
 
-def count_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
-                 k: int = 16) -> int:
+def count_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1, k: int = 16) -> int:
     """Trainable parameters counted from the masks (no weights allocated): non-zero-mask weights
     + biases of every layer + the dense output layer. The same for every seed."""
     masks = build_masks(name, image_shape, D, S, L, k, seed=0)
@@ -154,8 +152,18 @@ class DendriticNet(nn.Module):
     kinds and ``masks`` their masks (None for F, dense and output layers).
     """
 
-    def __init__(self, name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
-                 dropout: float = 0.0, k: int = 16, masks: list[np.ndarray] | None = None):
+    def __init__(
+        self,
+        name: str,
+        image_shape,
+        n_classes: int,
+        D: int,
+        S: int,
+        L: int = 1,
+        dropout: float = 0.0,
+        k: int = 16,
+        masks: list[np.ndarray] | None = None,
+    ):
         super().__init__()
         _check_sizes(D, S, L)
         if not 0.0 <= dropout < 1.0:
@@ -213,8 +221,9 @@ class DendriticNet(nn.Module):
         return f"name={self.label!r}, D={self.D}, S={self.S}, L={self.L}, kinds={self.kinds}"
 
 
-def build_model(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
-                dropout: float = 0.0, seed: int = 0, k: int = 16) -> DendriticNet:
+def build_model(
+    name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1, dropout: float = 0.0, seed: int = 0, k: int = 16
+) -> DendriticNet:
     """A model of the paper with masks and initial weights fixed by ``seed`` (on the CPU)."""
     masks = build_masks(name, image_shape, D, S, L, k, seed)
     model = DendriticNet(name, image_shape, n_classes, D, S, L, dropout, k, masks)

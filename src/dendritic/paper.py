@@ -72,10 +72,21 @@ SPARSE_PAIRS: list[tuple[str, str, str]] = [
 
 #: Order in which models (and the dropout variants' labels) appear in legends and tables.
 LEGEND_ORDER: list[str] = [
-    "dANN-R", "dANN-LRF", "dANN-GRF", "pdANN",
-    "vANN", "vANN-R", "vANN-LRF", "vANN-GRF",
-    "sANN", "sANN-LRF", "sANN-GRF", "psANN",
-    "vANN-0.2", "vANN-0.5", "vANN-0.8",
+    "dANN-R",
+    "dANN-LRF",
+    "dANN-GRF",
+    "pdANN",
+    "vANN",
+    "vANN-R",
+    "vANN-LRF",
+    "vANN-GRF",
+    "sANN",
+    "sANN-LRF",
+    "sANN-GRF",
+    "psANN",
+    "vANN-0.2",
+    "vANN-0.5",
+    "vANN-0.8",
 ]
 
 
@@ -150,7 +161,7 @@ SEQUENTIAL_EPOCHS: int = PAPER_DESIGN["experiments"]["sequential"]["epochs"]
 # --------------------------------------------------------------------------------------------------
 CLAIMS: dict[str, str] = {
     "a": "dANNs reach vANN's best accuracy and minimum loss with fewer parameters (paper: one to three "
-         "orders of magnitude fewer; dANN-LRF more than 10× fewer on FMNIST)",
+    "orders of magnitude fewer; dANN-LRF more than 10× fewer on FMNIST)",
     "b": "vANN's test loss grows with network size, the dANNs' does not (overfitting)",
     "c": "dANN nodes are mostly mixed-selective, vANN nodes mostly class-specific",
     "d": "dANN-LRF is the best model under noise and in the sequential task",

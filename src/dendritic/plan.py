@@ -14,7 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from dendritic.config import deferred_experiments, expand_cells
-
 from dendritic.paper import (  # noqa: F401  (importable from here while the figure plan moves)
     DATASET_ORDER,
     FIG2_MODELS,
@@ -28,8 +27,7 @@ from dendritic.paper import (  # noqa: F401  (importable from here while the fig
 FIG3_MODELS = FIG2_MODELS
 
 #: Tables of the best-model analyses (Fig. 5, 6), one CSV each under ``results/analysis/``.
-ANALYSIS_TABLES = ("best_cells", "node_stats", "weight_stats", "weight_hists", "representations",
-                   "tsne")
+ANALYSIS_TABLES = ("best_cells", "node_stats", "weight_stats", "weight_hists", "representations", "tsne")
 
 
 def planned_cells(config: Mapping[str, Any]) -> list:
@@ -88,18 +86,24 @@ FIGURES: dict[str, Figure] = {
     "fig2": Figure(_P + "performance:plot_fig2", "Performance"),
     "fig3": Figure(_P + "efficiency:plot_fig3", "Parameter efficiency"),
     "fig4": Figure(_P + "efficiency:plot_fig4", "Parameter efficiency"),
-    "fig5": Figure(_P + "nodes:plot_fig5", "Best models",
-                   reads=("results/analysis/{node_stats,weight_hists,weight_stats,best_cells}.csv",
-                          "the analysis dataset's metadata")),
-    "fig6": Figure(_P + "representations:plot_fig6", "Best models",
-                   reads=("results/analysis/{tsne,representations,best_cells}.csv",
-                          "the analysis dataset's metadata")),
-    "fig7": Figure(_P + "fig7:plot_fig7", "Robustness",
-                   reads=(SUMMARY, "the noise dataset's prepared cache (example images)")),
-    "suppl_fig1": Figure(_P + "examples:plot_examples", "Datasets",
-                         reads=("every prepared dataset cache",)),
-    "suppl_fig2": Figure(_P + "performance:plot_curves", "Overfitting",
-                         reads=("history.csv of the curve cells",)),
+    "fig5": Figure(
+        _P + "nodes:plot_fig5",
+        "Best models",
+        reads=(
+            "results/analysis/{node_stats,weight_hists,weight_stats,best_cells}.csv",
+            "the analysis dataset's metadata",
+        ),
+    ),
+    "fig6": Figure(
+        _P + "representations:plot_fig6",
+        "Best models",
+        reads=("results/analysis/{tsne,representations,best_cells}.csv", "the analysis dataset's metadata"),
+    ),
+    "fig7": Figure(
+        _P + "fig7:plot_fig7", "Robustness", reads=(SUMMARY, "the noise dataset's prepared cache (example images)")
+    ),
+    "suppl_fig1": Figure(_P + "examples:plot_examples", "Datasets", reads=("every prepared dataset cache",)),
+    "suppl_fig2": Figure(_P + "performance:plot_curves", "Overfitting", reads=("history.csv of the curve cells",)),
     "suppl_fig3": Figure(_P + "experiments:plot_datasets", "Performance"),
     "suppl_fig4": Figure(_P + "experiments:plot_dropout", "Other experiments"),
     "suppl_fig5": Figure(_P + "experiments:plot_learning_rates", "Other experiments"),
@@ -108,8 +112,7 @@ FIGURES: dict[str, Figure] = {
     "suppl_fig8": Figure(_P + "experiments:plot_depth", "Other experiments"),
     "suppl_fig9": Figure(_P + "experiments:plot_sampling_pairs", "Dendritic features"),
     "suppl_fig10": Figure(_P + "experiments:plot_sparse_pairs", "Dendritic features"),
-    "ext_test_noise": Figure(_P + "test_noise:plot_test_noise", "Beyond the paper",
-                             reads=("results/test_noise.csv",)),
+    "ext_test_noise": Figure(_P + "test_noise:plot_test_noise", "Beyond the paper", reads=("results/test_noise.csv",)),
 }
 
 
@@ -123,8 +126,7 @@ def analyses_planned(cells, config: Mapping[str, Any]) -> bool:
 def test_noise_planned(cells, config: Mapping[str, Any]) -> bool:
     """Whether the test-time noise beyond the paper runs (``results/test_noise.csv``): enabled in
     the config (``analysis.test_noise.enabled``) and some main-experiment model to test."""
-    return bool(config["analysis"]["test_noise"]["enabled"]) and any(
-        c.experiment == "main" for c in cells)
+    return bool(config["analysis"]["test_noise"]["enabled"]) and any(c.experiment == "main" for c in cells)
 
 
 def noise_examples_dataset(cells) -> str | None:
@@ -135,8 +137,7 @@ def noise_examples_dataset(cells) -> str | None:
 
 
 def _models(cells, experiment, dataset=None) -> set[str]:
-    return {c.model for c in cells
-            if c.experiment == experiment and (dataset is None or c.dataset == dataset)}
+    return {c.model for c in cells if c.experiment == experiment and (dataset is None or c.dataset == dataset)}
 
 
 def _pairs_dataset(cells, analysis_dataset: str) -> str | None:
@@ -148,8 +149,9 @@ def _pairs_dataset(cells, analysis_dataset: str) -> str | None:
     return main_datasets[0] if main_datasets else None
 
 
-def figure_params(cells, config: Mapping[str, Any],
-                  fig2_models: Sequence[str] = FIG3_MODELS) -> dict[str, dict[str, Any]]:
+def figure_params(
+    cells, config: Mapping[str, Any], fig2_models: Sequence[str] = FIG3_MODELS
+) -> dict[str, dict[str, Any]]:
     """The keyword parameters of every figure's plotting function (:data:`FIGURES`), planned or
     not (a figure asked for by name still draws with them). ``cells``: the planned training cells
     (objects with ``experiment``, ``dataset`` and ``model``); ``fig2_models``: the models of
@@ -167,8 +169,9 @@ def figure_params(cells, config: Mapping[str, Any],
     return params
 
 
-def planned_figures(cells, config: Mapping[str, Any],
-                    fig2_models: Sequence[str] = FIG3_MODELS) -> dict[str, dict[str, Any]]:
+def planned_figures(
+    cells, config: Mapping[str, Any], fig2_models: Sequence[str] = FIG3_MODELS
+) -> dict[str, dict[str, Any]]:
     """The figures the workflow draws (its figure targets), each with its parameters
     (:func:`figure_params`), in the order of :data:`FIGURES`. ``cells``: what the configuration
     will train, the grid cells plus the ``networks: selected`` experiments as placeholders (objects
@@ -202,8 +205,7 @@ def planned_figures(cells, config: Mapping[str, Any],
         "fig7": bool(_models(cells, "noise", noise_ds) or _models(cells, "sequential", noise_ds)),
         "suppl_fig1": True,
         "suppl_fig2": bool(_models(cells, "main", PRIMARY_DATASET) & fig2),
-        "suppl_fig3": any(c.experiment == "main" and c.model in fig2 and c.dataset != PRIMARY_DATASET
-                          for c in cells),
+        "suppl_fig3": any(c.experiment == "main" and c.model in fig2 and c.dataset != PRIMARY_DATASET for c in cells),
         "suppl_fig4": bool(_models(cells, "dropout")),
         "suppl_fig5": bool(_models(cells, "learning_rate")),
         "suppl_fig6": bool(_models(cells, "early_stopping")),

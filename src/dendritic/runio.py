@@ -70,8 +70,12 @@ def remove_stale_temp_files(folder: str | Path) -> list[Path]:
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     if removed:
-        log.info("removed %d temporary file(s) of an interrupted earlier run in %s: %s", len(removed),
-                 folder, ", ".join(p.name for p in removed))
+        log.info(
+            "removed %d temporary file(s) of an interrupted earlier run in %s: %s",
+            len(removed),
+            folder,
+            ", ".join(p.name for p in removed),
+        )
     return removed
 
 
@@ -121,8 +125,11 @@ def stop_when_orphaned(interval_s: float = 1.0) -> threading.Thread:
         while True:
             time.sleep(interval_s)
             if os.getppid() != parent:
-                log.error("the process that started this job (pid %d) is gone: stopping, so that a "
-                          "rerun does not train this cell twice (it will be redone)", parent)
+                log.error(
+                    "the process that started this job (pid %d) is gone: stopping, so that a "
+                    "rerun does not train this cell twice (it will be redone)",
+                    parent,
+                )
                 logging.shutdown()
                 os._exit(1)
 
@@ -144,10 +151,12 @@ def remake_hint(path: str | Path) -> str:
     """How to get a prepared dataset file back without losing finished results."""
     path = Path(path)
     name = path.stem if path.stem in INPUTS else "DATASET"
-    return (f"Delete {path} and run snakemake again: the first job that needs it prepares it anew "
-            f"from the source files, and finished training results are kept (only data that differ "
-            f"from what they were trained on retrain them). Outside the workflow: "
-            f"`python -m dendritic prepare {name} --out {path}`.")
+    return (
+        f"Delete {path} and run snakemake again: the first job that needs it prepares it anew "
+        f"from the source files, and finished training results are kept (only data that differ "
+        f"from what they were trained on retrain them). Outside the workflow: "
+        f"`python -m dendritic prepare {name} --out {path}`."
+    )
 
 
 def verify_prepared_file(path: str | Path) -> dict[str, Any]:
@@ -164,22 +173,28 @@ def verify_prepared_file(path: str | Path) -> dict[str, Any]:
     try:
         meta = json.loads(meta_path.read_text())
     except FileNotFoundError:
-        raise IntegrityError(f"{path} has no {meta_path.name} beside it, so its checksum is unknown. "
-                             f"{remedy}") from None
+        raise IntegrityError(
+            f"{path} has no {meta_path.name} beside it, so its checksum is unknown. {remedy}"
+        ) from None
     except (OSError, ValueError) as err:
         raise IntegrityError(f"{meta_path} is unreadable ({err}). {remedy}") from err
     if not isinstance(meta, dict) or not all(k in meta for k in ("file_sha256", "file_size", "content_sha256")):
-        raise IntegrityError(f"{meta_path} records no checksum of {path.name} (prepared by an older version "
-                             f"of this pipeline). {remedy}")
+        raise IntegrityError(
+            f"{meta_path} records no checksum of {path.name} (prepared by an older version of this pipeline). {remedy}"
+        )
     size = path.stat().st_size
     if size != meta["file_size"]:
-        raise IntegrityError(f"{path} has {size} bytes, but {meta['file_size']} were written when it was "
-                             f"prepared: the file was truncated, damaged or replaced. {remedy}")
+        raise IntegrityError(
+            f"{path} has {size} bytes, but {meta['file_size']} were written when it was "
+            f"prepared: the file was truncated, damaged or replaced. {remedy}"
+        )
     actual = sha256_file(path)
     if actual != meta["file_sha256"]:
-        raise IntegrityError(f"{path} does not match the checksum recorded when it was prepared "
-                             f"(sha256 {actual[:16]}…, expected {meta['file_sha256'][:16]}…): the file "
-                             f"was damaged or changed afterwards. {remedy}")
+        raise IntegrityError(
+            f"{path} does not match the checksum recorded when it was prepared "
+            f"(sha256 {actual[:16]}…, expected {meta['file_sha256'][:16]}…): the file "
+            f"was damaged or changed afterwards. {remedy}"
+        )
     return meta
 
 
@@ -208,7 +223,10 @@ def git_commit(start: str | Path | None = None) -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
         return out.stdout.strip() or None
     except Exception:
@@ -247,8 +265,11 @@ def setup_logging(logfile: str | Path | None = None, level: int = logging.INFO) 
         Path(logfile).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(logfile, mode="w"))
     logging.basicConfig(
-        level=level, handlers=handlers, force=True,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S",
+        level=level,
+        handlers=handlers,
+        force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
     )
 
     def log_uncaught(exc_type, exc, tb) -> None:

@@ -46,14 +46,16 @@ def load_summary(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def write_selected_networks(metrics_files: Iterable[str | Path], out: str | Path, dataset: str,
-                            selections: Iterable[str] = ("paper",)) -> pd.DataFrame:
+def write_selected_networks(
+    metrics_files: Iterable[str | Path], out: str | Path, dataset: str, selections: Iterable[str] = ("paper",)
+) -> pd.DataFrame:
     """Each model's selected network on ``dataset`` (:func:`dendritic.trials.select_networks`)
     from the main experiment's finished cells, one block of rows per selection rule, atomically."""
     from dendritic.trials import select_networks
 
     runs = collect(metrics_files)
-    df = pd.concat([select_networks(runs, dataset, selection) for selection in dict.fromkeys(selections)],
-                   ignore_index=True)
+    df = pd.concat(
+        [select_networks(runs, dataset, selection) for selection in dict.fromkeys(selections)], ignore_index=True
+    )
     runio.write_atomic(out, lambda p: df.to_csv(p, index=False))
     return df

@@ -22,8 +22,8 @@ import torch
 
 from dendritic import datasets, trials
 from dendritic.best_models import set_threads, write_table
-from dendritic.engine import FastNet, evaluate_replicas
 from dendritic.cells import load_run
+from dendritic.engine import FastNet, evaluate_replicas
 from dendritic.training import evaluate, resolve_device, to_float
 
 log = logging.getLogger("dendritic.test_noise")
@@ -31,8 +31,21 @@ log = logging.getLogger("dendritic.test_noise")
 __all__ = ["standard_noise", "test_noise_frame", "run_test_noise", "TEST_NOISE_COLUMNS"]
 
 #: Columns of ``results/test_noise.csv``.
-TEST_NOISE_COLUMNS = ["experiment", "dataset", "model", "dendrites", "somata", "layers", "cell",
-                      "seed", "n_params", "sigma", "test_loss", "test_acc", "diverged"]
+TEST_NOISE_COLUMNS = [
+    "experiment",
+    "dataset",
+    "model",
+    "dendrites",
+    "somata",
+    "layers",
+    "cell",
+    "seed",
+    "n_params",
+    "sigma",
+    "test_loss",
+    "test_acc",
+    "diverged",
+]
 
 #: Base of the test-noise stream (far from the training streams of ``training.generator``).
 TEST_NOISE_STREAM = 0x6E6F6973  # ASCII "nois"
@@ -45,7 +58,6 @@ def standard_noise(shape: Sequence[int], seed: int) -> torch.Tensor:
     return torch.randn(tuple(shape), generator=g)
 
 
-
 def _diverged_seeds(weights_path: Path) -> set[int]:
     """Seeds flagged diverged in the metrics.csv beside ``weights_path`` (none if it is absent)."""
     metrics = Path(weights_path).parent / "metrics.csv"
@@ -55,9 +67,14 @@ def _diverged_seeds(weights_path: Path) -> set[int]:
     return set(m.loc[trials.diverged_mask(m), "seed"].astype(int))
 
 
-def test_noise_frame(weights_paths: Iterable[str | Path], prepared, sigmas: Sequence[float],
-                     device: str | torch.device = "cpu", experiment: str = "main",
-                     engine: str = "fast") -> pd.DataFrame:
+def test_noise_frame(
+    weights_paths: Iterable[str | Path],
+    prepared,
+    sigmas: Sequence[float],
+    device: str | torch.device = "cpu",
+    experiment: str = "main",
+    engine: str = "fast",
+) -> pd.DataFrame:
     """Every seed of every cell in ``weights_paths`` tested on ``clip(x_test + σ·z, 0, 1)`` for
     each σ in ``sigmas``, without retraining; ``z`` from :func:`standard_noise` (module docstring).
 
@@ -81,8 +98,7 @@ def test_noise_frame(weights_paths: Iterable[str | Path], prepared, sigmas: Sequ
         cell, seeds = saved["cell"], sorted(int(s) for s in saved["runs"])
         del saved
         diverged = _diverged_seeds(Path(path))
-        nets = [load_run(path, seed, prepared.image_shape, prepared.n_classes).to(dev)
-                for seed in seeds]
+        nets = [load_run(path, seed, prepared.image_shape, prepared.n_classes).to(dev) for seed in seeds]
         for seed in seeds:
             if seed not in noise:
                 noise[seed] = standard_noise(x.shape, seed).to(dev)
@@ -109,19 +125,41 @@ def test_noise_frame(weights_paths: Iterable[str | Path], prepared, sigmas: Sequ
             del nets
         for seed in seeds:
             for sigma, (loss, acc) in zip(sigmas, per_seed[seed]):
-                rows.append(dict(experiment=experiment, dataset=cell["dataset"], model=cell["model"],
-                                 dendrites=cell["dendrites"], somata=cell["somata"],
-                                 layers=cell.get("layers", 1), cell=cell.get("cell"), seed=seed,
-                                 n_params=n_params, sigma=sigma, test_loss=loss, test_acc=acc,
-                                 diverged=seed in diverged))
-            log.info("%s %s seed %d: acc %s", cell["model"], cell.get("cell"), seed,
-                     " ".join(f"{acc:.3f}" for _, acc in per_seed[seed]))
+                rows.append(
+                    dict(
+                        experiment=experiment,
+                        dataset=cell["dataset"],
+                        model=cell["model"],
+                        dendrites=cell["dendrites"],
+                        somata=cell["somata"],
+                        layers=cell.get("layers", 1),
+                        cell=cell.get("cell"),
+                        seed=seed,
+                        n_params=n_params,
+                        sigma=sigma,
+                        test_loss=loss,
+                        test_acc=acc,
+                        diverged=seed in diverged,
+                    )
+                )
+            log.info(
+                "%s %s seed %d: acc %s",
+                cell["model"],
+                cell.get("cell"),
+                seed,
+                " ".join(f"{acc:.3f}" for _, acc in per_seed[seed]),
+            )
     return pd.DataFrame(rows, columns=TEST_NOISE_COLUMNS)
 
 
-def run_test_noise(weights_paths: Sequence[str | Path], data_path: str | Path, sigmas: Sequence[float],
-                   out_path: str | Path, device: str = "cpu",
-                   threads: int | None = None) -> pd.DataFrame:
+def run_test_noise(
+    weights_paths: Sequence[str | Path],
+    data_path: str | Path,
+    sigmas: Sequence[float],
+    out_path: str | Path,
+    device: str = "cpu",
+    threads: int | None = None,
+) -> pd.DataFrame:
     """One Snakemake job: :func:`test_noise_frame` of the given cells, written to ``out_path``."""
     set_threads(threads)
     df = test_noise_frame(weights_paths, datasets.load_prepared(data_path), sigmas, device=device)

@@ -56,8 +56,7 @@ def resolve_device(spec: str = "auto") -> torch.device:
     dev = torch.device(spec)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
-            f"training.device is '{spec}' but no CUDA device is available here; "
-            "set training.device to 'auto' or 'cpu'."
+            f"training.device is '{spec}' but no CUDA device is available here; set training.device to 'auto' or 'cpu'."
         )
     return dev
 
@@ -106,16 +105,21 @@ def sequential_train_counts(class_counts: list[int], fraction: float, batch_size
         raise ValueError(
             f"sequential split: class {short[0]} has {counts[short[0]]} training images, too few for "
             f"{v} validation batch(es) plus one training batch of {batch_size}; lower "
-            "training.batch_size or use more images per class")
+            "training.batch_size or use more images per class"
+        )
     if sum(counts) - sum(train) == 0:
         raise ValueError(
             f"sequential split: with batch size {batch_size} every class fits whole batches and "
-            f"validation_fraction {fraction} gives no validation image; raise validation_fraction")
+            f"validation_fraction {fraction} gives no validation image; raise validation_fraction"
+        )
     return train
 
 
 def split_validation(
-    y: torch.Tensor, fraction: float, gen: torch.Generator, per_class: bool = False,
+    y: torch.Tensor,
+    fraction: float,
+    gen: torch.Generator,
+    per_class: bool = False,
     batch_size: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded shuffle, then hold out ``fraction`` for validation (per class if asked).
@@ -136,17 +140,19 @@ def split_validation(
         n_train = [len(idx) - int(round(fraction * len(idx))) for idx in groups]
     else:
         n_train = sequential_train_counts([len(idx) for idx in groups], fraction, batch_size)
-    train = [idx[len(idx) - t:] for idx, t in zip(groups, n_train)]
+    train = [idx[len(idx) - t :] for idx, t in zip(groups, n_train)]
     val = [idx[: len(idx) - t] for idx, t in zip(groups, n_train)]
     return torch.cat(train), torch.cat(val)
 
 
-def split_and_corrupt(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
-                      cell: Cell, seed: int):
+def split_and_corrupt(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, cell: Cell, seed: int):
     """One run's split and noise: ``(train_idx, val_idx, x_train, x_test)``, indices on the device;
     the images are the inputs themselves unless ``cell.sigma`` > 0 (then noisy copies)."""
     tr_idx, va_idx = split_validation(
-        y_train, cell.validation_fraction, generator(seed, "split"), per_class=cell.sequential,
+        y_train,
+        cell.validation_fraction,
+        generator(seed, "split"),
+        per_class=cell.sequential,
         batch_size=cell.batch_size if cell.sequential else None,
     )
     dev = x_train.device
@@ -272,19 +278,27 @@ class RunTracker:
         self.best_state: Any = None
         self.outcome = CONTINUE
 
-    def epoch(self, epoch: int, train_loss: float, train_acc: float, val_loss: float,
-              val_acc: float, dt: float) -> str:
+    def epoch(self, epoch: int, train_loss: float, train_acc: float, val_loss: float, val_acc: float, dt: float) -> str:
         """Record epoch ``epoch`` (0-based) and decide whether the run goes on."""
         res, cell, seed = self.result, self.cell, self.seed
-        res.history.append(dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
-                                val_loss=val_loss, val_acc=val_acc, time_s=dt))
+        res.history.append(
+            dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc, time_s=dt)
+        )
         res.epochs_run = epoch + 1
-        log.info("seed %d epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.1f s",
-                 seed, epoch + 1, cell.epochs, train_loss, train_acc, val_loss, val_acc, dt)
+        log.info(
+            "seed %d epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.1f s",
+            seed,
+            epoch + 1,
+            cell.epochs,
+            train_loss,
+            train_acc,
+            val_loss,
+            val_acc,
+            dt,
+        )
         if is_diverged(train_loss, val_loss, cell.divergence_loss):
             res.diverged = True
-            log.warning("seed %d diverged at epoch %d (loss %s): run stopped and flagged",
-                        seed, epoch + 1, train_loss)
+            log.warning("seed %d diverged at epoch %d (loss %s): run stopped and flagged", seed, epoch + 1, train_loss)
             self.outcome = DIVERGED
         elif val_loss < self.best_val:
             self.best_val, self.since_best = val_loss, 0
@@ -293,8 +307,7 @@ class RunTracker:
         else:
             self.since_best += 1
             if cell.patience is not None and self.since_best >= cell.patience:
-                log.info("seed %d: early stop after epoch %d (best val loss %.4f)",
-                         seed, epoch + 1, self.best_val)
+                log.info("seed %d: early stop after epoch %d (best val loss %.4f)", seed, epoch + 1, self.best_val)
                 self.outcome = STOP
         return self.outcome
 
@@ -368,8 +381,10 @@ def train_run(model: torch.nn.Module, data: RunData, cell: Cell, seed: int) -> R
             loss_sum += loss.detach() * len(yb)
             correct += (logits.detach().argmax(1) == yb).sum()
         val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
-        if track.epoch(epoch, loss_sum.item() / n, correct.item() / n, val_loss, val_acc,
-                       time.perf_counter() - te) != CONTINUE:
+        if (
+            track.epoch(epoch, loss_sum.item() / n, correct.item() / n, val_loss, val_acc, time.perf_counter() - te)
+            != CONTINUE
+        ):
             break
 
     if (kept := track.kept_weights()) is not None:
@@ -395,8 +410,11 @@ def compact_state(state: dict[str, torch.Tensor]) -> dict[str, Any]:
         if mask is not None:
             index = mask.flatten().nonzero().squeeze(1).cpu()
             index = index.int() if mask.numel() < 2**31 else index
-            out[key] = {"sparse_shape": tuple(val.shape), "index": index,
-                        "values": val.detach().flatten()[index.long().to(val.device)].cpu().clone()}
+            out[key] = {
+                "sparse_shape": tuple(val.shape),
+                "index": index,
+                "values": val.detach().flatten()[index.long().to(val.device)].cpu().clone(),
+            }
         else:
             out[key] = val.detach().cpu().clone()
     return out
@@ -427,10 +445,14 @@ def load_weights(weights_path: str | Path) -> dict[str, Any]:
     try:
         saved = torch.load(weights_path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ValueError(f"{weights_path} is not a weights file written by this pipeline and was not "
-                         f"loaded ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
-                         f"Train its cell again to get it back.") from err
+        raise ValueError(
+            f"{weights_path} is not a weights file written by this pipeline and was not "
+            f"loaded ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
+            f"Train its cell again to get it back."
+        ) from err
     if not isinstance(saved, dict) or "cell" not in saved or "runs" not in saved:
-        raise ValueError(f"{weights_path} is not a weights file written by this pipeline (expected a dict "
-                         f"with 'cell' and 'runs'). Train its cell again to get it back.")
+        raise ValueError(
+            f"{weights_path} is not a weights file written by this pipeline (expected a dict "
+            f"with 'cell' and 'runs'). Train its cell again to get it back."
+        )
     return saved

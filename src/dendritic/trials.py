@@ -124,10 +124,7 @@ def _check_metric(metric: str) -> bool:
 def _check_fraction(acc: pd.Series | np.ndarray) -> None:
     a = np.asarray(acc, dtype=float)
     if np.any(a[np.isfinite(a)] > 1.0 + 1e-12):
-        raise ValueError(
-            "test_acc must be a fraction in [0, 1] (summary.csv contract); got values > 1 - "
-            "percentages?"
-        )
+        raise ValueError("test_acc must be a fraction in [0, 1] (summary.csv contract); got values > 1 - percentages?")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -233,9 +230,7 @@ def _size_sorted(agg: pd.DataFrame) -> pd.DataFrame:
     return agg.sort_values(size, kind="mergesort") if size else agg
 
 
-def best_models(
-    agg: pd.DataFrame, metric: str = "test_acc", by: Sequence[str] | None = None
-) -> pd.DataFrame:
+def best_models(agg: pd.DataFrame, metric: str = "test_acc", by: Sequence[str] | None = None) -> pd.DataFrame:
     """The best configuration of each model.
 
     The paper's Methods: "'Best' = highest mean test accuracy (or lowest mean test loss)"; Table 1 lists the
@@ -450,8 +445,16 @@ PAPER_COMPARED: tuple[str, ...] = COMPARED_MODELS
 #: of another experiment (σ, lr and the experiment itself are that experiment's own).
 NETWORK_COLS: tuple[str, ...] = ("dataset", "model", "dendrites", "somata", "layers")
 
-_SELECTED_EXTRA = ["selection", "reason", "match_status", "note", "ref_test_acc", "ref_dendrites",
-                   "ref_somata", "ref_n_params"]
+_SELECTED_EXTRA = [
+    "selection",
+    "reason",
+    "match_status",
+    "note",
+    "ref_test_acc",
+    "ref_dendrites",
+    "ref_somata",
+    "ref_n_params",
+]
 
 
 def select_networks(
@@ -506,12 +509,14 @@ def select_networks(
     best = best_models(agg, "test_acc")
     mv = match_vann(agg, "test_acc", reference=reference)
     ref = mv[fam + ["status", "ref_value", "ref_dendrites", "ref_somata", "ref_n_params"]].rename(
-        columns={"status": "match_status", "ref_value": "ref_test_acc"})
+        columns={"status": "match_status", "ref_value": "ref_test_acc"}
+    )
     if selection == "best":
         out = best.assign(reason=REASON_BEST)
     else:
         hit = mv.loc[mv["status"] == "matched", fam + ["dendrites", "somata"]].astype(
-            {"dendrites": "int64", "somata": "int64"})
+            {"dendrites": "int64", "somata": "int64"}
+        )
         matched = agg.merge(hit, on=fam + ["dendrites", "somata"], how="inner").assign(reason=REASON_MATCHED)
         rest = best.merge(hit[fam], on=fam, how="left", indicator=True)
         rest = rest[rest["_merge"] == "left_only"].drop(columns="_merge")
@@ -528,8 +533,11 @@ def select_networks(
 
 def _selection_note(r: Mapping[str, Any], reference: str) -> str:
     """One sentence on why the network of row ``r`` of :func:`select_networks` was chosen."""
-    ref = (f"{reference}'s best mean accuracy {100 * r['ref_test_acc']:.2f}% (D={r['ref_dendrites']}, "
-           f"S={r['ref_somata']})" if pd.notna(r.get("ref_test_acc")) else "")
+    ref = (
+        f"{reference}'s best mean accuracy {100 * r['ref_test_acc']:.2f}% (D={r['ref_dendrites']}, S={r['ref_somata']})"
+        if pd.notna(r.get("ref_test_acc"))
+        else ""
+    )
     reason = r["reason"]
     if reason == REASON_MATCHED:
         return f"first configuration (D ascending, then S) above {ref}"
@@ -542,8 +550,7 @@ def _selection_note(r: Mapping[str, Any], reference: str) -> str:
     return "highest mean test accuracy over seeds (analysis.selection: best)"
 
 
-def lookup_selected(runs: pd.DataFrame, selected: pd.DataFrame,
-                    on: Sequence[str] = NETWORK_COLS) -> pd.DataFrame:
+def lookup_selected(runs: pd.DataFrame, selected: pd.DataFrame, on: Sequence[str] = NETWORK_COLS) -> pd.DataFrame:
     """The rows of ``runs`` (e.g. the noise or sequential experiment's) at the networks in
     ``selected`` (:func:`select_networks`), matched on the architecture columns ``on`` that both
     frames have; the selection's ``selection`` and ``reason`` columns are added. No new best is
@@ -556,8 +563,13 @@ def lookup_selected(runs: pd.DataFrame, selected: pd.DataFrame,
     return runs.merge(tag, on=keys, how="inner")
 
 
-def missing_cells(runs: pd.DataFrame, selected: pd.DataFrame, level_col: str | None = None,
-                  levels: Sequence[Any] | None = None, on: Sequence[str] = NETWORK_COLS) -> pd.DataFrame:
+def missing_cells(
+    runs: pd.DataFrame,
+    selected: pd.DataFrame,
+    level_col: str | None = None,
+    levels: Sequence[Any] | None = None,
+    on: Sequence[str] = NETWORK_COLS,
+) -> pd.DataFrame:
     """The selected networks (times each of ``levels`` of ``level_col``, e.g. every σ) for which
     ``runs`` has no finished, non-diverged run with a finite test loss. Columns: ``on`` (those
     present in ``selected``) and ``level_col``; empty when nothing is missing."""
@@ -618,14 +630,16 @@ def best_efficiency(runs: pd.DataFrame, models: Sequence[str] | None = None) -> 
     return efficiency_table(best_accuracy_runs(runs))
 
 
-def _experiment_runs(summary: pd.DataFrame, experiment: str, dataset: str,
-                     models: Sequence[str] | None) -> pd.DataFrame:
+def _experiment_runs(
+    summary: pd.DataFrame, experiment: str, dataset: str, models: Sequence[str] | None
+) -> pd.DataFrame:
     sel = summary[(summary["experiment"] == experiment) & (summary["dataset"] == dataset)]
     return sel[sel["model"].isin(list(models))] if models is not None else sel
 
 
-def noise_runs(summary: pd.DataFrame, dataset: str, selected: pd.DataFrame,
-               models: Sequence[str] | None = PAPER_COMPARED) -> pd.DataFrame:
+def noise_runs(
+    summary: pd.DataFrame, dataset: str, selected: pd.DataFrame, models: Sequence[str] | None = PAPER_COMPARED
+) -> pd.DataFrame:
     """Fig. 7b's rows: the noise experiment's runs of the selected networks (:func:`select_networks`)
     at every σ, plus the main experiment's runs of the same networks as σ = 0 (labelled
     ``experiment = "noise"``), for ``models`` (default: the four the paper compares). Empty when
@@ -638,8 +652,9 @@ def noise_runs(summary: pd.DataFrame, dataset: str, selected: pd.DataFrame,
     return lookup_selected(pd.concat([noise, clean], ignore_index=True), sel)
 
 
-def sequential_runs(summary: pd.DataFrame, dataset: str, selected: pd.DataFrame,
-                    models: Sequence[str] | None = PAPER_COMPARED) -> pd.DataFrame:
+def sequential_runs(
+    summary: pd.DataFrame, dataset: str, selected: pd.DataFrame, models: Sequence[str] | None = PAPER_COMPARED
+) -> pd.DataFrame:
     """Table 2's and Fig. 7's sequential rows: the sequential experiment's runs of the selected
     networks (:func:`select_networks`) of ``models`` (``None``: every model run)."""
     seq = _experiment_runs(summary, "sequential", dataset, models)
@@ -650,8 +665,9 @@ def sequential_runs(summary: pd.DataFrame, dataset: str, selected: pd.DataFrame,
 # --------------------------------------------------------------------------------------------------
 # the tables of the figures (and of the verdict)
 # --------------------------------------------------------------------------------------------------
-def select(df: pd.DataFrame, experiment: str, dataset: str | None = None,
-           models: Sequence[str] | None = None) -> pd.DataFrame:
+def select(
+    df: pd.DataFrame, experiment: str, dataset: str | None = None, models: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The runs of ``experiment`` (on ``dataset``, of ``models``, when given)."""
     sel = df[df["experiment"] == experiment]
     if dataset is not None:
@@ -757,14 +773,27 @@ def efficiency_deltas(runs: pd.DataFrame, pairs=SAMPLING_PAIRS) -> pd.DataFrame:
                 if both.empty:
                     continue
                 diff = both[f"{col}_a"] - both[f"{col}_b"]
-                rows.append(dict(metric=metric, dataset=d, sampling=x, dann=dm, vann=vm,
-                                 delta=float(diff.mean()),
-                                 sd=float(diff.std(ddof=1)) if len(diff) > 1 else np.nan, n=len(diff)))
+                rows.append(
+                    dict(
+                        metric=metric,
+                        dataset=d,
+                        sampling=x,
+                        dann=dm,
+                        vann=vm,
+                        delta=float(diff.mean()),
+                        sd=float(diff.std(ddof=1)) if len(diff) > 1 else np.nan,
+                        n=len(diff),
+                    )
+                )
     return pd.DataFrame(rows, columns=cols)
 
 
-def fig7_tables(summary: pd.DataFrame, dataset: str = PRIMARY_DATASET, selection: str = "paper",
-                models: Sequence[str] | None = PAPER_COMPARED) -> dict[str, pd.DataFrame]:
+def fig7_tables(
+    summary: pd.DataFrame,
+    dataset: str = PRIMARY_DATASET,
+    selection: str = "paper",
+    models: Sequence[str] | None = PAPER_COMPARED,
+) -> dict[str, pd.DataFrame]:
     """The tables Fig. 7 plots, from the summary alone.
 
     ``selected``: :func:`select_networks` on ``dataset`` (one network per model,
@@ -789,8 +818,7 @@ def fig7_tables(summary: pd.DataFrame, dataset: str = PRIMARY_DATASET, selection
         "sequential_runs": sr,
         "noise": efficiency_table(nr, norm_by=("dataset",)) if len(nr) else pd.DataFrame(),
         "sequential": efficiency_table(sr, norm_by=("dataset",)) if len(sr) else pd.DataFrame(),
-        "missing_noise": (missing_cells(nr, selected, "sigma", sigmas) if len(noise_all)
-                          else pd.DataFrame()),
+        "missing_noise": (missing_cells(nr, selected, "sigma", sigmas) if len(noise_all) else pd.DataFrame()),
         "missing_sequential": missing_cells(sr, selected) if len(seq_all) else pd.DataFrame(),
     }
 

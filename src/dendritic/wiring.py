@@ -49,10 +49,10 @@ def model_label(name: str, dropout: float | None = 0.0) -> str:
     return f"{name}-" + f"{float(dropout):.10f}".rstrip("0").rstrip(".")
 
 
-def formula_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1,
-                   k: int = 16) -> int:
+def formula_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1, k: int = 16) -> int:
     """Closed-form parameter count (the paper's Methods, extended to depth L), as a check of
-    :func:`dendritic.models.count_params` (which counts from the masks). For L = 1, N inputs, C classes (k → C_img*k for LRF/GRF on colour):
+    :func:`dendritic.models.count_params` (which counts from the masks). For L = 1, N inputs,
+    C classes (k → C_img*k for LRF/GRF on colour):
 
     - dANN-*, sANN-*: (k+1)·DS + (D+1)·S + (S+1)·C
     - pdANN, psANN:   (N+1)·DS + (D+1)·S + (S+1)·C

@@ -1,5 +1,6 @@
 """Snakemake wrapper: concatenate CSV tables. With one output every input goes into it; with several,
 each output gathers the inputs of its own file name (per-model tables → one table per name)."""
+
 from pathlib import Path
 
 from dendritic.best_models import concat_tables

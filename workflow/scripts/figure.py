@@ -3,6 +3,7 @@
 The rule gives the plotting function as ``params.plot`` ("module:function") and its keyword
 arguments as ``params.kwargs``; the function is called as ``function(input, [png, pdf], **kwargs)``.
 """
+
 import importlib
 
 from dendritic.runio import setup_logging

@@ -1,4 +1,5 @@
 """Snakemake wrapper: fetch (mirror or download), verify and cache one dataset."""
+
 from dendritic.runio import setup_logging
 
 setup_logging(snakemake.log[0])  # first, so that any error below (imports too) is in the job's log

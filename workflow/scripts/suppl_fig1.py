@@ -1,4 +1,5 @@
 """Snakemake wrapper: Suppl. Fig. 1, example images of every dataset."""
+
 from dendritic.plots.examples import plot_examples
 from dendritic.runio import setup_logging
 

@@ -1,4 +1,5 @@
 """Snakemake wrapper: Suppl. Fig. 2, train vs validation curves."""
+
 from dendritic.plots.performance import plot_curves
 from dendritic.runio import setup_logging
 

@@ -1,4 +1,5 @@
 """Snakemake wrapper: train one cell (a configuration, every seed)."""
+
 from pathlib import Path
 
 from dendritic.runio import setup_logging, stop_when_orphaned

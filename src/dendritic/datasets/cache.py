@@ -53,8 +53,7 @@ def _assemble(spec: DatasetSpec, loaded: Mapping[str, Loaded]) -> dict[str, torc
                 x = x.transpose(1, 2)
             x = x.unsqueeze(1).contiguous()
         if len(x) != n or len(y) != n:
-            raise FileFormatError(f"{spec.title} {split}: {len(x)} images and {len(y)} labels, expected "
-                                  f"{n} of each.")
+            raise FileFormatError(f"{spec.title} {split}: {len(x)} images and {len(y)} labels, expected {n} of each.")
         out[f"x_{split}"], out[f"y_{split}"] = x, y.to(torch.int64)
     return out
 
@@ -122,9 +121,15 @@ def _kept_identical(out_path: Path, arrays: Mapping[str, torch.Tensor], meta: di
     return new
 
 
-def prepare(name: str, out_path: PathLike, raw_dir: PathLike, mirrors: Sequence[PathLike] | None = (),
-            download: bool = True, checksums: Mapping[str, str] | None = None,
-            timeout: float = DOWNLOAD_TIMEOUT_S) -> dict:
+def prepare(
+    name: str,
+    out_path: PathLike,
+    raw_dir: PathLike,
+    mirrors: Sequence[PathLike] | None = (),
+    download: bool = True,
+    checksums: Mapping[str, str] | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+) -> dict:
     """Find, verify and parse dataset ``name``; write ``out_path`` (+ ``.json``); return its meta.
 
     Args:
@@ -161,12 +166,22 @@ def prepare(name: str, out_path: PathLike, raw_dir: PathLike, mirrors: Sequence[
     arrays = _assemble(spec, loaded)
     meta = _kept_identical(out_path, arrays, _meta(spec, loaded))
     if meta is not None:
-        log.info("%s already holds exactly these %s images (content sha256 %s…): kept as it is",
-                 out_path, spec.title, meta["content_sha256"][:16])
+        log.info(
+            "%s already holds exactly these %s images (content sha256 %s…): kept as it is",
+            out_path,
+            spec.title,
+            meta["content_sha256"][:16],
+        )
         return meta
     meta = save_prepared(out_path, arrays, _meta(spec, loaded))
-    log.info("prepared %s: %d train / %d test images -> %s (content sha256 %s…)", spec.title,
-             spec.n_train, spec.n_test, out_path, meta["content_sha256"][:16])
+    log.info(
+        "prepared %s: %d train / %d test images -> %s (content sha256 %s…)",
+        spec.title,
+        spec.n_train,
+        spec.n_test,
+        out_path,
+        meta["content_sha256"][:16],
+    )
     return meta
 
 
@@ -197,9 +212,11 @@ class PreparedDataset:
         return list(self.meta["class_names"])
 
     def __repr__(self) -> str:  # the default repr would print whole tensors
-        return (f"PreparedDataset({self.name!r}, train={tuple(self.x_train.shape)}, "
-                f"test={tuple(self.x_test.shape)}, n_classes={self.n_classes}, "
-                f"device={self.x_train.device})")
+        return (
+            f"PreparedDataset({self.name!r}, train={tuple(self.x_train.shape)}, "
+            f"test={tuple(self.x_test.shape)}, n_classes={self.n_classes}, "
+            f"device={self.x_train.device})"
+        )
 
 
 def load_prepared(path: PathLike, device: str | torch.device | None = None) -> PreparedDataset:
@@ -211,24 +228,30 @@ def load_prepared(path: PathLike, device: str | torch.device | None = None) -> P
     """
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"{path} does not exist: prepare it first (the workflow's dataset step, "
-                           f"or `python -m dendritic prepare`).")
+        raise DatasetError(
+            f"{path} does not exist: prepare it first (the workflow's dataset step, or `python -m dendritic prepare`)."
+        )
     try:
         data = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
     except Exception as err:
-        raise DatasetError(f"{path} is not a readable prepared dataset ({type(err).__name__}: {err}). "
-                           f"{runio.remake_hint(path)}") from err
+        raise DatasetError(
+            f"{path} is not a readable prepared dataset ({type(err).__name__}: {err}). {runio.remake_hint(path)}"
+        ) from err
     _check_prepared(data, path)
     expected = data["meta"].get("content_sha256")
     if not expected:
-        raise DatasetError(f"{path} records no checksum of its content (prepared by an older version of "
-                           f"this pipeline, or not by `prepare`), so it cannot be verified. "
-                           f"{runio.remake_hint(path)}")
+        raise DatasetError(
+            f"{path} records no checksum of its content (prepared by an older version of "
+            f"this pipeline, or not by `prepare`), so it cannot be verified. "
+            f"{runio.remake_hint(path)}"
+        )
     actual = content_checksum(data)
     if actual != expected:
-        raise DatasetError(f"{path}: its images or labels do not match the checksum recorded when it was "
-                           f"prepared (sha256 {actual[:16]}…, expected {expected[:16]}…): the file was "
-                           f"changed or damaged afterwards. {runio.remake_hint(path)}")
+        raise DatasetError(
+            f"{path}: its images or labels do not match the checksum recorded when it was "
+            f"prepared (sha256 {actual[:16]}…, expected {expected[:16]}…): the file was "
+            f"changed or damaged afterwards. {runio.remake_hint(path)}"
+        )
     tensors = {k: data[k] for k in _TENSOR_KEYS}
     if device is not None:
         tensors = {k: v.to(device) for k, v in tensors.items()}

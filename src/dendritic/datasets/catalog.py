@@ -63,11 +63,14 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         if self.name not in INPUTS:
-            raise ValueError(f"dataset {self.name!r} has no entry in dendritic.wiring.INPUTS "
-                             f"(its image shape and number of classes)")
+            raise ValueError(
+                f"dataset {self.name!r} has no entry in dendritic.wiring.INPUTS (its image shape and number of classes)"
+            )
         if len(self.class_names) != self.n_classes:
-            raise ValueError(f"dataset {self.name!r}: {len(self.class_names)} class names, but "
-                             f"dendritic.wiring.INPUTS says {self.n_classes} classes")
+            raise ValueError(
+                f"dataset {self.name!r}: {len(self.class_names)} class names, but "
+                f"dendritic.wiring.INPUTS says {self.n_classes} classes"
+            )
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -91,39 +94,67 @@ def _idx_sources(prefix: str = "", archive: str | None = None, member_dir: str =
 
 def _cifar_sources() -> tuple[Source, ...]:
     names = [("train", f"data_batch_{i}") for i in range(1, 6)] + [("test", "test_batch")]
-    return tuple(Source(n, split, "batch", "cifar-10-python.tar.gz", f"cifar-10-batches-py/{n}")
-                 for split, n in names)
+    return tuple(Source(n, split, "batch", "cifar-10-python.tar.gz", f"cifar-10-batches-py/{n}") for split, n in names)
 
 
 #: EMNIST *balanced*: 10 digits, 26 upper-case letters and the 11 lower-case letters that do not
 #: look like their capitals (torchvision's ``EMNIST.classes_split_dict["balanced"]``).
 EMNIST_BALANCED_CLASSES = tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt")
 
-_MNIST_CLASSES = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
-                  "7 - seven", "8 - eight", "9 - nine")
+_MNIST_CLASSES = (
+    "0 - zero",
+    "1 - one",
+    "2 - two",
+    "3 - three",
+    "4 - four",
+    "5 - five",
+    "6 - six",
+    "7 - seven",
+    "8 - eight",
+    "9 - nine",
+)
 
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec(
-        "mnist", "MNIST", _MNIST_CLASSES, 60_000, 10_000, _idx_sources(), "MNIST"),
+    "mnist": DatasetSpec("mnist", "MNIST", _MNIST_CLASSES, 60_000, 10_000, _idx_sources(), "MNIST"),
     "fmnist": DatasetSpec(
-        "fmnist", "Fashion-MNIST",
-        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-         "Ankle boot"),
-        60_000, 10_000, _idx_sources(), "FashionMNIST",
+        "fmnist",
+        "Fashion-MNIST",
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        60_000,
+        10_000,
+        _idx_sources(),
+        "FashionMNIST",
         hint="on Debian/Ubuntu, `apt-get install dataset-fashion-mnist` puts them in "
-             "/usr/share/datasets/fashion-mnist (then list that folder under `data.mirrors`)"),
+        "/usr/share/datasets/fashion-mnist (then list that folder under `data.mirrors`)",
+    ),
     "kmnist": DatasetSpec(
-        "kmnist", "Kuzushiji-MNIST",
+        "kmnist",
+        "Kuzushiji-MNIST",
         ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),  # romanised hiragana
-        60_000, 10_000, _idx_sources(), "KMNIST"),
+        60_000,
+        10_000,
+        _idx_sources(),
+        "KMNIST",
+    ),
     "emnist": DatasetSpec(
-        "emnist", "EMNIST (balanced)", EMNIST_BALANCED_CLASSES, 112_800, 18_800,
-        _idx_sources("emnist-balanced-", archive="gzip.zip", member_dir="gzip/"), "EMNIST",
-        transposed=True),
+        "emnist",
+        "EMNIST (balanced)",
+        EMNIST_BALANCED_CLASSES,
+        112_800,
+        18_800,
+        _idx_sources("emnist-balanced-", archive="gzip.zip", member_dir="gzip/"),
+        "EMNIST",
+        transposed=True,
+    ),
     "cifar10": DatasetSpec(
-        "cifar10", "CIFAR-10",
+        "cifar10",
+        "CIFAR-10",
         ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-        50_000, 10_000, _cifar_sources(), "CIFAR10"),
+        50_000,
+        10_000,
+        _cifar_sources(),
+        "CIFAR10",
+    ),
 }
 
 #: .gz files, so only these identify them). CIFAR-10's batch md5s come from torchvision.
@@ -146,8 +177,7 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise UnknownDatasetError(
-            f"Unknown dataset {name!r}. Known datasets: {', '.join(DATASETS)}.") from None
+        raise UnknownDatasetError(f"Unknown dataset {name!r}. Known datasets: {', '.join(DATASETS)}.") from None
 
 
 @functools.lru_cache(maxsize=None)

@@ -23,8 +23,9 @@ class DatasetUnavailableError(DatasetError):
 class ChecksumError(DatasetError):
     """A file's md5 differs from the known one. ``path``, ``expected`` and ``actual`` say which."""
 
-    def __init__(self, message: str, path: PathLike | None = None, expected: str | None = None,
-                 actual: str | None = None):
+    def __init__(
+        self, message: str, path: PathLike | None = None, expected: str | None = None, actual: str | None = None
+    ):
         super().__init__(message)
         self.path, self.expected, self.actual = path, expected, actual
 
@@ -36,4 +37,3 @@ class FileFormatError(DatasetError):
 class OtherDatasetsFile(DatasetError):
     """A file with a source's name whose content is a known file of another dataset (e.g. Fashion-MNIST's
     files in a mirror folder shared with MNIST, same names). Such files are skipped, not reported as bad."""
-

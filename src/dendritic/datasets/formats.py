@@ -25,16 +25,18 @@ def parse_idx(data: bytes, where: str, kind: str, n: int, spec: DatasetSpec) -> 
     """
     ndim = 3 if kind == "images" else 1
     if len(data) < 4 + 4 * ndim or data[:3] != b"\x00\x00\x08" or data[3] != ndim:
-        raise FileFormatError(f"{where}: not an IDX file of uint8 {kind} (header {data[:4].hex()}, "
-                              f"expected 000008{ndim:02x}).")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+        raise FileFormatError(
+            f"{where}: not an IDX file of uint8 {kind} (header {data[:4].hex()}, expected 000008{ndim:02x})."
+        )
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = (n, *spec.image_shape[1:]) if kind == "images" else (n,)
     if dims != expected:
         raise FileFormatError(f"{where}: IDX dimensions {dims}, expected {expected} for {spec.title}.")
     offset = 4 + 4 * ndim
     if len(data) != offset + int(np.prod(dims)):
-        raise FileFormatError(f"{where}: {len(data)} bytes, expected {offset + int(np.prod(dims))} "
-                              f"(file truncated or padded).")
+        raise FileFormatError(
+            f"{where}: {len(data)} bytes, expected {offset + int(np.prod(dims))} (file truncated or padded)."
+        )
     array = np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
     if kind == "labels":
         check_labels(array, where, spec)
@@ -44,8 +46,9 @@ def parse_idx(data: bytes, where: str, kind: str, n: int, spec: DatasetSpec) -> 
 
 def check_labels(labels: np.ndarray, where: str, spec: DatasetSpec) -> None:
     if labels.size and int(labels.max()) >= spec.n_classes:
-        raise FileFormatError(f"{where}: label {int(labels.max())} found, but {spec.title} has "
-                              f"{spec.n_classes} classes.")
+        raise FileFormatError(
+            f"{where}: label {int(labels.max())} found, but {spec.title} has {spec.n_classes} classes."
+        )
 
 
 def parse_cifar_batch(data: bytes, where: str, spec: DatasetSpec) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,8 +61,8 @@ def parse_cifar_batch(data: bytes, where: str, spec: DatasetSpec) -> tuple[torch
         raise FileFormatError(f"{where}: not a CIFAR-10 python batch ({type(err).__name__}: {err}).") from err
     c, h, w = spec.image_shape
     if images.ndim != 2 or images.shape[1] != c * h * w or labels.shape != (len(images),):
-        raise FileFormatError(f"{where}: data {images.shape} / labels {labels.shape}, expected "
-                              f"(N, {c * h * w}) / (N,).")
+        raise FileFormatError(
+            f"{where}: data {images.shape} / labels {labels.shape}, expected (N, {c * h * w}) / (N,)."
+        )
     check_labels(labels, where, spec)
     return torch.from_numpy(images.reshape(-1, c, h, w).copy()), torch.from_numpy(labels)
-

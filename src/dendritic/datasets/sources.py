@@ -56,6 +56,7 @@ log = logging.getLogger("dendritic.datasets")
 
 # ------------------------------------------------------------------------------ finding and reading
 
+
 @dataclass(frozen=True)
 class _Candidate:
     """A place a source file may be: ``path`` read as plain/gzip file, or ``member`` of an archive."""
@@ -116,7 +117,8 @@ class _Reader:
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, KeyError) as err:
             raise FileFormatError(
                 f"cannot read {cand}: {type(err).__name__}: {err}. The file is damaged or not what its "
-                f"name says: delete it (it will be looked for elsewhere or downloaded again).") from err
+                f"name says: delete it (it will be looked for elsewhere or downloaded again)."
+            ) from err
 
     def file_md5(self, path: Path) -> str:
         if path not in self._md5_cache:
@@ -129,8 +131,9 @@ class _Reader:
                 return zf.read(member)
         if path not in self._tar_cache:  # read every member we need in one pass over the tar.gz
             with tarfile.open(path, "r:*") as tf:
-                self._tar_cache[path] = {m.name: tf.extractfile(m).read() for m in tf
-                                         if m.isfile() and m.name in self._members}
+                self._tar_cache[path] = {
+                    m.name: tf.extractfile(m).read() for m in tf if m.isfile() and m.name in self._members
+                }
         return self._tar_cache[path][member]
 
 
@@ -158,20 +161,26 @@ def _foreign_owner(md5: str, name: str) -> str | None:
     return None
 
 
-def _check_checksum(spec: DatasetSpec, source: Source, cand: _Candidate, content_md5: str,
-                    checksums: Mapping[str, str], reader: _Reader) -> str:
+def _check_checksum(
+    spec: DatasetSpec, source: Source, cand: _Candidate, content_md5: str, checksums: Mapping[str, str], reader: _Reader
+) -> str:
     """Verify ``cand`` against the known md5s; return how it was verified or raise ChecksumError."""
     foreign = _foreign_owner(content_md5, spec.name)
     if foreign:
-        raise OtherDatasetsFile(f"{cand} is {foreign}, not {spec.title}'s {source.name}: ignored (keep "
-                                 f"{spec.name}'s files in their own folder, e.g. <mirror>/{spec.name}/).")
+        raise OtherDatasetsFile(
+            f"{cand} is {foreign}, not {spec.title}'s {source.name}: ignored (keep "
+            f"{spec.name}'s files in their own folder, e.g. <mirror>/{spec.name}/)."
+        )
     expected = checksums.get(source.name)
     if expected:
         if content_md5 != expected:
             raise ChecksumError(
                 f"{cand}: the md5 of its decompressed content is {content_md5}, expected {expected}. "
                 f"The file is damaged or a different version: delete it and fetch the original again.",
-                cand.path, expected, content_md5)
+                cand.path,
+                expected,
+                content_md5,
+            )
         return "md5"
     expected = checksums.get(source.archive)
     if cand.is_download and expected:
@@ -181,14 +190,17 @@ def _check_checksum(spec: DatasetSpec, source: Source, cand: _Candidate, content
                 f"{cand.path}: md5 {actual}, expected {expected} (torchvision's md5 of "
                 f"{source.archive}). Delete it and fetch the original again; if it is a re-compressed "
                 f"copy of the original, store it decompressed instead (then its structure is checked).",
-                cand.path, expected, actual)
+                cand.path,
+                expected,
+                actual,
+            )
         return "archive-md5"
     return "structure"
 
 
-
-def _load_candidate(spec: DatasetSpec, source: Source, cand: _Candidate,
-                    checksums: Mapping[str, str], reader: _Reader) -> Loaded:
+def _load_candidate(
+    spec: DatasetSpec, source: Source, cand: _Candidate, checksums: Mapping[str, str], reader: _Reader
+) -> Loaded:
     """Read, verify and parse one candidate (raises ChecksumError / FileFormatError)."""
     content = reader.content(cand)
     content_md5 = _md5(content)
@@ -216,8 +228,14 @@ def _search_folders(spec: DatasetSpec, directories: Sequence[Path]) -> list[Path
     return out
 
 
-def _find(spec: DatasetSpec, source: Source, folders: Sequence[Path], checksums: Mapping[str, str],
-          reader: _Reader, problems: Problems) -> Loaded | None:
+def _find(
+    spec: DatasetSpec,
+    source: Source,
+    folders: Sequence[Path],
+    checksums: Mapping[str, str],
+    reader: _Reader,
+    problems: Problems,
+) -> Loaded | None:
     """The first good copy of ``source`` in ``folders``; rejected copies are logged and recorded."""
     for folder in folders:
         for cand in _candidates(source, folder):
@@ -234,13 +252,17 @@ def _find(spec: DatasetSpec, source: Source, folders: Sequence[Path], checksums:
     return None
 
 
-def collect(spec: DatasetSpec, sources: Sequence[Source], directories: Sequence[Path],
-             checksums: Mapping[str, str], problems: Problems) -> dict[str, Loaded]:
+def collect(
+    spec: DatasetSpec,
+    sources: Sequence[Source],
+    directories: Sequence[Path],
+    checksums: Mapping[str, str],
+    problems: Problems,
+) -> dict[str, Loaded]:
     """Load each of ``sources`` from the first directory holding a good copy."""
     reader, folders = _Reader(spec), _search_folders(spec, directories)
     found = {s.name: _find(spec, s, folders, checksums, reader, problems) for s in sources}
     return {name: item for name, item in found.items() if item is not None}
-
 
 
 # ------------------------------------------------------------------------------ downloading
@@ -270,8 +292,13 @@ def _fetch(url: str, dest: Path, md5: str | None, timeout: float) -> None:
             download_url(url, str(tmp.parent), filename=tmp.name, md5=None)
         actual = _md5_of_file(tmp)
         if md5 and actual != md5:
-            raise ChecksumError(f"download of {url} has md5 {actual}, expected {md5}; it was discarded. "
-                                f"Try again later or fetch the file by hand.", url, md5, actual)
+            raise ChecksumError(
+                f"download of {url} has md5 {actual}, expected {md5}; it was discarded. "
+                f"Try again later or fetch the file by hand.",
+                url,
+                md5,
+                actual,
+            )
 
 
 def _is_network_down(err: BaseException) -> bool:
@@ -280,8 +307,9 @@ def _is_network_down(err: BaseException) -> bool:
     return isinstance(err, OSError) and not isinstance(err, urllib.error.HTTPError)
 
 
-def download_files(downloads: Sequence[Download], raw_dir: Path, checksums: Mapping[str, str],
-              timeout: float, problems: Problems) -> list[str]:
+def download_files(
+    downloads: Sequence[Download], raw_dir: Path, checksums: Mapping[str, str], timeout: float, problems: Problems
+) -> list[str]:
     """Download each file (first URL that works) into ``raw_dir``; return "url: error" lines for
     failed attempts. Stops early once the network is clearly unreachable (no long hangs)."""
     raw_dir.mkdir(parents=True, exist_ok=True)
@@ -302,7 +330,7 @@ def download_files(downloads: Sequence[Download], raw_dir: Path, checksums: Mapp
                 network_down = network_down and _is_network_down(err)
         else:
             if network_down:
-                rest = [d.filename for d in downloads[downloads.index(dl) + 1:]]
+                rest = [d.filename for d in downloads[downloads.index(dl) + 1 :]]
                 if rest:
                     attempts.append(f"(network unreachable: did not try {', '.join(rest)})")
                 break
@@ -318,18 +346,30 @@ def _accepted_forms(spec: DatasetSpec) -> str:
         return f"the files {', '.join(archives)} (gzipped or decompressed)"
     members = list(dict.fromkeys(s.member.split("/")[0] + "/" for s in spec.sources))
     names = ", ".join(s.name for s in spec.sources)
-    return (f"{' / '.join(archives)}, or its extracted {' / '.join(members)} folder, or the files "
-            f"{names} (gzipped or decompressed)")
+    return (
+        f"{' / '.join(archives)}, or its extracted {' / '.join(members)} folder, or the files "
+        f"{names} (gzipped or decompressed)"
+    )
 
 
-def missing_error(spec: DatasetSpec, missing: Sequence[Source], directories: Sequence[Path],
-                   raw_dir: Path, attempts: Sequence[str], download: bool,
-                   problems: Problems) -> DatasetError:
+def missing_error(
+    spec: DatasetSpec,
+    missing: Sequence[Source],
+    directories: Sequence[Path],
+    raw_dir: Path,
+    attempts: Sequence[str],
+    download: bool,
+    problems: Problems,
+) -> DatasetError:
     """The error to raise when some source files could not be found: names what, where, and the fix."""
-    lines = [f"Dataset {spec.name!r} ({spec.title}) is not available: no usable copy of "
-             f"{', '.join(s.name for s in missing)}."]
-    lines.append("Looked in (in this order): " + ", ".join(
-        f"{d}{'' if d.is_dir() else ' (does not exist)'}" for d in directories))
+    lines = [
+        f"Dataset {spec.name!r} ({spec.title}) is not available: no usable copy of "
+        f"{', '.join(s.name for s in missing)}."
+    ]
+    lines.append(
+        "Looked in (in this order): "
+        + ", ".join(f"{d}{'' if d.is_dir() else ' (does not exist)'}" for d in directories)
+    )
     keys = {s.name for s in missing} | {s.archive for s in missing}
     relevant = [err for key, err in problems if key in keys and not isinstance(err, OtherDatasetsFile)]
     ignored = [err for key, err in problems if key in keys and isinstance(err, OtherDatasetsFile)]
@@ -346,12 +386,13 @@ def missing_error(spec: DatasetSpec, missing: Sequence[Source], directories: Seq
         urls = [u for d in _safe_downloads(spec) for u in d.urls]
         lines.append(f"Downloading was disabled (download=False); the source URLs are: {', '.join(urls)}")
     lines.append("To fix this, do one of:")
-    lines.append(f"  - put {_accepted_forms(spec)} into a folder listed under the config key "
-                 f"`data.mirrors` (its subfolder {spec.name}/ is searched first), or into {raw_dir};")
+    lines.append(
+        f"  - put {_accepted_forms(spec)} into a folder listed under the config key "
+        f"`data.mirrors` (its subfolder {spec.name}/ is searched first), or into {raw_dir};"
+    )
     if spec.hint:
         lines.append(f"  - {spec.hint};")
-    lines.append("  - run the dataset step once on a machine with internet access and copy the folder "
-                 f"{raw_dir} over.")
+    lines.append(f"  - run the dataset step once on a machine with internet access and copy the folder {raw_dir} over.")
     message = "\n".join(lines)
     checksum_errors = [p for p in relevant if isinstance(p, ChecksumError)]
     if checksum_errors:

@@ -21,8 +21,10 @@ from dendritic.summary import load_summary
 #: Metrics: (summary column, axis label, scale to the plotted unit).
 ACC = ("test_acc", "Test accuracy (%)", 100.0)
 LOSS = ("test_loss", "Test loss (cross-entropy)", 1.0)
-EFF_LABEL = {"test_acc": "Accuracy efficiency\n(acc / normalised f)",
-             "test_loss": "Loss efficiency\n(loss × normalised f, lower = better)"}
+EFF_LABEL = {
+    "test_acc": "Accuracy efficiency\n(acc / normalised f)",
+    "test_loss": "Loss efficiency\n(loss × normalised f, lower = better)",
+}
 
 
 def as_frame(summary: str | Path | pd.DataFrame) -> pd.DataFrame:
@@ -36,14 +38,32 @@ def diverged_note(fig, df: pd.DataFrame) -> None:
     if n:
         bad = df[df["diverged"]].groupby("model").size()
         txt = ", ".join(f"{m}: {k}" for m, k in bad.items())
-        fig.text(0.01, -0.02, f"Diverged runs (loss NaN/inf or above training.divergence_loss) left out of the means: {n} ({txt})",
-                 fontsize=7, color="firebrick", ha="left", va="top")
+        fig.text(
+            0.01,
+            -0.02,
+            f"Diverged runs (loss NaN/inf or above training.divergence_loss) left out of the means: {n} ({txt})",
+            fontsize=7,
+            color="firebrick",
+            ha="left",
+            va="top",
+        )
 
 
 def errorbar(ax, x, mean, ci, model, **kw):
     """Means with error bars, in the model's colour."""
-    ax.errorbar(x, mean, yerr=np.nan_to_num(ci), color=style.model_color(model), label=model,
-                marker="o", ms=3.5, lw=1.0, elinewidth=0.8, capsize=1.5, **kw)
+    ax.errorbar(
+        x,
+        mean,
+        yerr=np.nan_to_num(ci),
+        color=style.model_color(model),
+        label=model,
+        marker="o",
+        ms=3.5,
+        lw=1.0,
+        elinewidth=0.8,
+        capsize=1.5,
+        **kw,
+    )
 
 
 def line(ax, x, mean, ci, model, **kw):
@@ -76,8 +96,15 @@ def log_param_axis(ax) -> None:
 
 def legend_top(fig, handles, labels, ncol=None, y=1.02) -> None:
     """One legend above the figure."""
-    fig.legend(handles, labels, loc="lower center", ncol=ncol or min(len(labels), 8), frameon=False,
-               bbox_to_anchor=(0.5, y), fontsize=8)
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=ncol or min(len(labels), 8),
+        frameon=False,
+        bbox_to_anchor=(0.5, y),
+        fontsize=8,
+    )
 
 
 def model_handles(models: Sequence[str]) -> list[Patch]:

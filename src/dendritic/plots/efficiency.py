@@ -34,10 +34,16 @@ from matplotlib.patches import Patch
 
 from dendritic.paper import FIG2_MODELS, SAMPLING_PAIRS, sort_datasets
 from dendritic.plots import style
-from dendritic.plots.common import (EFF_LABEL, as_frame, dataset_title, diverged_note, legend_top,
-                                    model_handles, ordered_models)
-from dendritic.trials import (aggregate_seeds, best_efficiency, efficiency_deltas,
-                              matches, present_pairs, select)
+from dendritic.plots.common import (
+    EFF_LABEL,
+    as_frame,
+    dataset_title,
+    diverged_note,
+    legend_top,
+    model_handles,
+    ordered_models,
+)
+from dendritic.trials import aggregate_seeds, best_efficiency, efficiency_deltas, matches, present_pairs, select
 
 
 # --------------------------------------------------------------------------------------------------
@@ -50,8 +56,9 @@ def _bar_positions(n_groups: int, n_bars: int, width: float = 0.8) -> tuple[np.n
     return np.arange(n_groups)[:, None] + offs[None, :], w
 
 
-def params_to_match_panel(ax, match: pd.DataFrame, groups: Sequence[tuple[str, str, Sequence[str]]],
-                          metric: str) -> None:
+def params_to_match_panel(
+    ax, match: pd.DataFrame, groups: Sequence[tuple[str, str, Sequence[str]]], metric: str
+) -> None:
     """Bars (log y): trainable parameters of the first configuration of each model that beats
     vANN's best; vANN's own bar is the size of its best configuration (the reference); an open,
     hatched bar up to the top marks "never matched"; no bar: the model was not run there.
@@ -81,14 +88,29 @@ def params_to_match_panel(ax, match: pd.DataFrame, groups: Sequence[tuple[str, s
     for x, m, kind, h in bars:
         c = style.model_color(m)
         if kind == "never":
-            ax.bar(x, hi - lo, bottom=lo, width=w * 0.9, facecolor="none", edgecolor=c, hatch="///",
-                   lw=0.8)
-            ax.text(x, lo * 1.6, "never", rotation=90, ha="center", va="bottom", fontsize=7,
-                    color="0.2", bbox=dict(fc="white", ec="none", pad=0.5))
+            ax.bar(x, hi - lo, bottom=lo, width=w * 0.9, facecolor="none", edgecolor=c, hatch="///", lw=0.8)
+            ax.text(
+                x,
+                lo * 1.6,
+                "never",
+                rotation=90,
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color="0.2",
+                bbox=dict(fc="white", ec="none", pad=0.5),
+            )
         else:
-            ax.bar(x, h - lo, bottom=lo, width=w * 0.9, color=c,
-                   hatch="..." if kind == "reference" else None,
-                   edgecolor="white" if kind == "reference" else c, lw=0.3)
+            ax.bar(
+                x,
+                h - lo,
+                bottom=lo,
+                width=w * 0.9,
+                color=c,
+                hatch="..." if kind == "reference" else None,
+                edgecolor="white" if kind == "reference" else c,
+                lw=0.3,
+            )
     ax.set_yscale("log")
     ax.set_ylim(lo, hi)
     ax.set_xticks(range(len(groups)), [g[0] for g in groups])
@@ -97,8 +119,16 @@ def params_to_match_panel(ax, match: pd.DataFrame, groups: Sequence[tuple[str, s
     ax.set_ylabel(f"Parameters to match\nvANN's {what}")
 
 
-def best_bar_panel(ax, best: pd.DataFrame, datasets: Sequence[str], models: Sequence[str],
-                   col: str, ylabel: str, scale: float = 1.0, log: bool = False) -> None:
+def best_bar_panel(
+    ax,
+    best: pd.DataFrame,
+    datasets: Sequence[str],
+    models: Sequence[str],
+    col: str,
+    ylabel: str,
+    scale: float = 1.0,
+    log: bool = False,
+) -> None:
     """Bars of ``{col}_mean`` ± ``{col}_std`` (1 SD over trials) of the best configuration per
     (dataset, model)."""
     pos, w = _bar_positions(len(datasets), len(models))
@@ -109,8 +139,14 @@ def best_bar_panel(ax, best: pd.DataFrame, datasets: Sequence[str], models: Sequ
                 continue
             mean = float(r[f"{col}_mean"].iloc[0]) * scale
             ci = float(np.nan_to_num(r[f"{col}_std"].iloc[0])) * scale
-            ax.bar(pos[i, j], mean, width=w * 0.9, color=style.model_color(m),
-                   yerr=ci, error_kw=dict(lw=0.8, capsize=1.5, ecolor="0.2"))
+            ax.bar(
+                pos[i, j],
+                mean,
+                width=w * 0.9,
+                color=style.model_color(m),
+                yerr=ci,
+                error_kw=dict(lw=0.8, capsize=1.5, ecolor="0.2"),
+            )
     if log:
         ax.set_yscale("log")
     ax.set_xticks(range(len(datasets)), [dataset_title(d) for d in datasets])
@@ -122,13 +158,15 @@ _NEVER_HANDLE = Patch(facecolor="none", edgecolor="0.3", hatch="///", label="nev
 _REF_HANDLE = Patch(facecolor="0.6", edgecolor="white", hatch="...", label="vANN's best (reference)")
 
 
-
-
 # --------------------------------------------------------------------------------------------------
 # Fig. 3
 # --------------------------------------------------------------------------------------------------
-def plot_fig3(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str] = FIG2_MODELS,
-              datasets: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+def plot_fig3(
+    summary: str | Path | pd.DataFrame,
+    out_paths,
+    models: Sequence[str] = FIG2_MODELS,
+    datasets: Sequence[str] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Fig. 3: per dataset of the main experiment, the parameters each model needs to beat vANN's
     best mean accuracy / lowest mean loss (log scale, "never matched" drawn), and the accuracy and
     loss efficiency of each model's best-accuracy configuration (mean ± 1 SD over trials; f
@@ -157,22 +195,30 @@ def plot_fig3(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
         key = "acc" if metric == "test_acc" else "loss"
         groups = [(dataset_title(d), d, models) for d in datasets]
         params_to_match_panel(axes[row, 0], tables[f"match_{key}"], groups, metric)
-        best_bar_panel(axes[row, 1], tables["best_acc"], datasets, models,
-                       "acc_eff" if metric == "test_acc" else "loss_eff", EFF_LABEL[metric])
+        best_bar_panel(
+            axes[row, 1],
+            tables["best_acc"],
+            datasets,
+            models,
+            "acc_eff" if metric == "test_acc" else "loss_eff",
+            EFF_LABEL[metric],
+        )
     axes[0, 0].set_title("Parameters needed to match vANN")
     axes[0, 1].set_title("Efficiency of the best-accuracy configurations (mean ± 1 SD)", fontsize=9.5)
     fig.tight_layout()
-    legend_top(fig, model_handles(models) + [_REF_HANDLE, _NEVER_HANDLE],
-               models + [_REF_HANDLE.get_label(), _NEVER_HANDLE.get_label()])
+    legend_top(
+        fig,
+        model_handles(models) + [_REF_HANDLE, _NEVER_HANDLE],
+        models + [_REF_HANDLE.get_label(), _NEVER_HANDLE.get_label()],
+    )
     diverged_note(fig, df)
     style.save(fig, out_paths)
     return tables
 
 
-
-
-def plot_fig4(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIRS,
-              datasets: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+def plot_fig4(
+    summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIRS, datasets: Sequence[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """Fig. 4: dANN-X against vANN-X with the same input sampling X (R, LRF, GRF; F = pdANN vs
     vANN). Rows 1-2: parameters each needs to beat vANN's best accuracy / lowest loss; rows 3-4:
     the difference of the best-accuracy configurations' efficiency, dANN-X minus vANN-X
@@ -189,8 +235,11 @@ def plot_fig4(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIR
     agg = aggregate_seeds(df)
     df = df[df["model"].isin(models)]
     datasets = sort_datasets(df["dataset"])
-    tables = {"match_acc": matches(agg, "test_acc"), "match_loss": matches(agg, "test_loss"),
-              "delta": efficiency_deltas(df, pairs)}
+    tables = {
+        "match_acc": matches(agg, "test_acc"),
+        "match_loss": matches(agg, "test_loss"),
+        "delta": efficiency_deltas(df, pairs),
+    }
     delta = tables["delta"]
 
     style.setup()
@@ -208,8 +257,14 @@ def plot_fig4(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIR
                 r = sub[sub["sampling"] == x]
                 if r.empty:
                     continue
-                ax.bar(j, r["delta"].iloc[0], width=0.6, color=style.model_color(dm),
-                       yerr=np.nan_to_num(r["sd"].iloc[0]), error_kw=dict(lw=0.8, capsize=2, ecolor="0.2"))
+                ax.bar(
+                    j,
+                    r["delta"].iloc[0],
+                    width=0.6,
+                    color=style.model_color(dm),
+                    yerr=np.nan_to_num(r["sd"].iloc[0]),
+                    error_kw=dict(lw=0.8, capsize=2, ecolor="0.2"),
+                )
             ax.axhline(0, color="0.3", lw=0.8)
             ax.set_xticks(range(len(pairs)), ticks)
             ax.set_xlim(-0.6, len(pairs) - 0.4)
@@ -223,13 +278,24 @@ def plot_fig4(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIR
                 ax.set_ylabel("")
     fig.tight_layout(h_pad=1.2)
     pair_txt = ", ".join(f"{x}: {dm} vs {vm}" for x, dm, vm in pairs)
-    legend_top(fig, model_handles(models) + [_REF_HANDLE, _NEVER_HANDLE],
-               models + [_REF_HANDLE.get_label(), _NEVER_HANDLE.get_label()], y=1.025,
-               ncol=min(len(models) + 2, 6))
-    fig.text(0.5, 1.003, f"Same input sampling X — {pair_txt}.\nRows 1-2: parameters needed to "
-             "match vANN; rows 3-4: efficiency difference of the best-accuracy configurations, "
-             "trial by trial (mean ± 1 SD over trials)", ha="center", va="bottom",
-             fontsize=7.5, color="0.25")
+    legend_top(
+        fig,
+        model_handles(models) + [_REF_HANDLE, _NEVER_HANDLE],
+        models + [_REF_HANDLE.get_label(), _NEVER_HANDLE.get_label()],
+        y=1.025,
+        ncol=min(len(models) + 2, 6),
+    )
+    fig.text(
+        0.5,
+        1.003,
+        f"Same input sampling X — {pair_txt}.\nRows 1-2: parameters needed to "
+        "match vANN; rows 3-4: efficiency difference of the best-accuracy configurations, "
+        "trial by trial (mean ± 1 SD over trials)",
+        ha="center",
+        va="bottom",
+        fontsize=7.5,
+        color="0.25",
+    )
     diverged_note(fig, df)
     style.save(fig, out_paths)
     return tables

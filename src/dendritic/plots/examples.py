@@ -17,8 +17,13 @@ _TILE_IN = 0.78
 _PANEL_HEAD_IN = 0.72
 
 
-def plot_examples(prepared_paths: Mapping[str, str | os.PathLike], out_paths: Sequence[str | os.PathLike],
-                  seed: int = 0, per_class: int = 2, max_classes: int = 10) -> None:
+def plot_examples(
+    prepared_paths: Mapping[str, str | os.PathLike],
+    out_paths: Sequence[str | os.PathLike],
+    seed: int = 0,
+    per_class: int = 2,
+    max_classes: int = 10,
+) -> None:
     """Write Supplementary Fig. 1 to every path in ``out_paths`` (e.g. a .png and a .pdf).
 
     One panel per dataset (in the order of ``prepared_paths``: dataset name → prepared ``.pt``),
@@ -47,11 +52,14 @@ def shown_classes(n_classes: int, max_classes: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n_classes - 1, max_classes)})
 
 
-def pick_examples(labels: np.ndarray, classes: Sequence[int], per_class: int,
-                  rng: np.random.Generator) -> dict[int, np.ndarray]:
+def pick_examples(
+    labels: np.ndarray, classes: Sequence[int], per_class: int, rng: np.random.Generator
+) -> dict[int, np.ndarray]:
     """``per_class`` distinct random indices of each class in ``labels`` (fewer if the class is smaller)."""
-    return {c: rng.choice(np.flatnonzero(labels == c), size=min(per_class, int((labels == c).sum())),
-                          replace=False) for c in classes}
+    return {
+        c: rng.choice(np.flatnonzero(labels == c), size=min(per_class, int((labels == c).sum())), replace=False)
+        for c in classes
+    }
 
 
 def panel_title(ds: PreparedDataset, n_shown: int) -> str:
@@ -60,28 +68,49 @@ def panel_title(ds: PreparedDataset, n_shown: int) -> str:
     c, h, w = ds.image_shape
     colour = "grayscale" if c == 1 else "RGB"
     shown = f" ({n_shown} shown)" if n_shown < ds.n_classes else ""
-    return (f"{ds.meta['title']}  ·  {h}×{w} {colour}  ·  {ds.n_classes} classes{shown}  ·  "
-            f"{len(ds.y_train):,} train / {len(ds.y_test):,} test images")
+    return (
+        f"{ds.meta['title']}  ·  {h}×{w} {colour}  ·  {ds.n_classes} classes{shown}  ·  "
+        f"{len(ds.y_train):,} train / {len(ds.y_test):,} test images"
+    )
 
 
-def _draw_panel(panel, ds: PreparedDataset, rng: np.random.Generator, per_class: int,
-                max_classes: int, n_cols: int) -> None:
+def _draw_panel(
+    panel, ds: PreparedDataset, rng: np.random.Generator, per_class: int, max_classes: int, n_cols: int
+) -> None:
     """One dataset: a row of class columns, ``per_class`` images each, class names on top."""
     classes = shown_classes(ds.n_classes, max_classes)
     picks = pick_examples(ds.y_train.numpy(), classes, per_class, rng)
     height = per_class * _TILE_IN + _PANEL_HEAD_IN  # inches; positions below are fractions of it
-    axes = panel.subplots(per_class, n_cols, squeeze=False,
-                          gridspec_kw={"wspace": 0.06, "hspace": 0.06, "top": 1 - 0.5 / height,
-                                       "bottom": 0.22 / height, "left": 0.01, "right": 0.99})
-    panel.suptitle(panel_title(ds, len(classes)), x=0.01, ha="left", y=1 - 0.04 / height, va="top",
-                   fontsize=10.5, fontweight="bold")
+    axes = panel.subplots(
+        per_class,
+        n_cols,
+        squeeze=False,
+        gridspec_kw={
+            "wspace": 0.06,
+            "hspace": 0.06,
+            "top": 1 - 0.5 / height,
+            "bottom": 0.22 / height,
+            "left": 0.01,
+            "right": 0.99,
+        },
+    )
+    panel.suptitle(
+        panel_title(ds, len(classes)),
+        x=0.01,
+        ha="left",
+        y=1 - 0.04 / height,
+        va="top",
+        fontsize=10.5,
+        fontweight="bold",
+    )
     for col, ax_col in enumerate(axes.T):
         for row, ax in enumerate(ax_col):
             ax.set_axis_off()
             if col >= len(classes) or row >= len(picks[classes[col]]):
                 continue
-            ax.imshow(_as_image(ds.x_train[picks[classes[col]][row]]), cmap="gray", vmin=0, vmax=255,
-                      interpolation="nearest")
+            ax.imshow(
+                _as_image(ds.x_train[picks[classes[col]][row]]), cmap="gray", vmin=0, vmax=255, interpolation="nearest"
+            )
             if row == 0:
                 ax.set_title(ds.class_names[classes[col]], fontsize=8.5, pad=3)
 

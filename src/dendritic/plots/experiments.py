@@ -23,8 +23,16 @@ import pandas as pd
 
 from dendritic.paper import PRIMARY_DATASET, SAMPLING_PAIRS, SPARSE_PAIRS, sort_datasets
 from dendritic.plots import style
-from dendritic.plots.common import (ACC, LOSS, as_frame, dataset_title, diverged_note, errorbar,
-                                    log_param_axis, ordered_models)
+from dendritic.plots.common import (
+    ACC,
+    LOSS,
+    as_frame,
+    dataset_title,
+    diverged_note,
+    errorbar,
+    log_param_axis,
+    ordered_models,
+)
 from dendritic.trials import aggregate_seeds, best_rows, present_pairs, select, with_labels
 
 METRICS = (LOSS, ACC)
@@ -36,22 +44,29 @@ def _label_agg(df: pd.DataFrame, metrics=("test_acc", "test_loss")) -> pd.DataFr
     return with_labels(aggregate_seeds(df, metrics=metrics), df)
 
 
-def _vs_params(ax, agg: pd.DataFrame, labels: Sequence[str], metric, ref: str | None = "vANN",
-               ref_agg: pd.DataFrame | None = None) -> None:
+def _vs_params(
+    ax, agg: pd.DataFrame, labels: Sequence[str], metric, ref: str | None = "vANN", ref_agg: pd.DataFrame | None = None
+) -> None:
     """Mean ± 95% CI of ``metric`` against trainable parameters (log x), one colour per label,
     and a dashed line at the reference's best mean (from ``ref_agg`` or ``agg``)."""
     col, ylabel, scale = metric
     for m in labels:
         a = agg[agg["label"] == m].sort_values("n_params")
         if len(a):
-            errorbar(ax, a["n_params"].astype(float), a[f"{col}_mean"] * scale,
-                      a[f"{col}_ci95"] * scale, m, ls="none", alpha=0.9)
+            errorbar(
+                ax,
+                a["n_params"].astype(float),
+                a[f"{col}_mean"] * scale,
+                a[f"{col}_ci95"] * scale,
+                m,
+                ls="none",
+                alpha=0.9,
+            )
     src = agg if ref_agg is None else ref_agg
     r = src[src["label"] == ref] if ref else src.iloc[:0]
     if len(r) and r[f"{col}_mean"].notna().any():
         best = r[f"{col}_mean"].min() if col == "test_loss" else r[f"{col}_mean"].max()
-        ax.axhline(best * scale, color=style.model_color(ref), ls="--", lw=0.9,
-                   label=f"{ref} best")
+        ax.axhline(best * scale, color=style.model_color(ref), ls="--", lw=0.9, label=f"{ref} best")
     log_param_axis(ax)
     ax.set_xlabel("Trainable parameters")
     ax.set_ylabel(ylabel)
@@ -70,8 +85,15 @@ def _legend(fig, axes, y=1.0, ncol=None) -> None:
         fit = max(3, int(fig.get_size_inches()[0] / 1.15))
         rows = -(-len(labels) // fit)
         ncol = -(-len(labels) // rows)
-    fig.legend([seen[k] for k in labels], labels, loc="lower center", frameon=False, ncol=ncol,
-               bbox_to_anchor=(0.5, y), fontsize=8)
+    fig.legend(
+        [seen[k] for k in labels],
+        labels,
+        loc="lower center",
+        frameon=False,
+        ncol=ncol,
+        bbox_to_anchor=(0.5, y),
+        fontsize=8,
+    )
 
 
 def _grid(n_rows: int, n_cols: int, w: float = 3.2, h: float = 2.7, **kw):
@@ -82,8 +104,13 @@ def _grid(n_rows: int, n_cols: int, w: float = 3.2, h: float = 2.7, **kw):
 # --------------------------------------------------------------------------------------------------
 # Suppl. Fig. 3: the other datasets
 # --------------------------------------------------------------------------------------------------
-def plot_datasets(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str],
-                  datasets: Sequence[str] | None = None, exclude: Sequence[str] = (PRIMARY_DATASET,)) -> pd.DataFrame:
+def plot_datasets(
+    summary: str | Path | pd.DataFrame,
+    out_paths,
+    models: Sequence[str],
+    datasets: Sequence[str] | None = None,
+    exclude: Sequence[str] = (PRIMARY_DATASET,),
+) -> pd.DataFrame:
     """Suppl. Fig. 3: test loss (top) and accuracy (bottom) against trainable parameters for each
     main-experiment dataset other than ``exclude`` (FMNIST is Fig. 2); dashed: vANN's best."""
     df = select(as_frame(summary), "main", models=models)
@@ -148,8 +175,7 @@ def _first_dataset_runs(full: pd.DataFrame, experiment: str) -> tuple[pd.DataFra
 # --------------------------------------------------------------------------------------------------
 # Suppl. Fig. 5: learning rates
 # --------------------------------------------------------------------------------------------------
-def plot_learning_rates(summary: str | Path | pd.DataFrame, out_paths,
-                        curve_models: Sequence[str]) -> pd.DataFrame:
+def plot_learning_rates(summary: str | Path | pd.DataFrame, out_paths, curve_models: Sequence[str]) -> pd.DataFrame:
     """Suppl. Fig. 5: one column per Adam learning rate (the learning-rate experiment's rates and
     the default of the main experiment, when it ran on the same dataset) with test loss / accuracy
     against parameters for ``curve_models``; the last column: every model's best mean accuracy and
@@ -213,9 +239,15 @@ def plot_early_stopping(summary: str | Path | pd.DataFrame, out_paths) -> pd.Dat
         limit = int(sub["max_epochs"].max()) if "max_epochs" in sub else int(sub["epochs"].max())
         pat = sub["patience"].dropna()
         axes[i, 2].axhline(limit, color="0.4", ls=":", lw=0.9)
-        axes[i, 2].text(axes[i, 2].get_xlim()[1], limit, f"limit {limit}"
-                        + (f", patience {int(pat.iloc[0])}" if len(pat) else ""),
-                        va="bottom", ha="right", fontsize=7, color="0.3")
+        axes[i, 2].text(
+            axes[i, 2].get_xlim()[1],
+            limit,
+            f"limit {limit}" + (f", patience {int(pat.iloc[0])}" if len(pat) else ""),
+            va="bottom",
+            ha="right",
+            fontsize=7,
+            color="0.3",
+        )
         axes[i, 2].set_ylim(0, limit * 1.12)
     fig.tight_layout()
     _legend(fig, axes)
@@ -249,16 +281,18 @@ def plot_depth(summary: str | Path | pd.DataFrame, out_paths) -> pd.DataFrame:
             for m in labels:
                 r = a[a["label"] == m].sort_values("layers")
                 if len(r):
-                    errorbar(ax, r["layers"], r[f"{col}_mean"] * scale, r[f"{col}_ci95"] * scale, m,
-                              ls="-")
+                    errorbar(ax, r["layers"], r[f"{col}_mean"] * scale, r[f"{col}_ci95"] * scale, m, ls="-")
             ax.set_xticks(layers)
             ax.set_xlabel("Dendrite→soma layer pairs (L)")
             if j == 0:
                 ax.set_ylabel(ylabel)
         axes[0, j].set_title(f"D = {d}, S = {s}")
-    fig.suptitle(f"{dataset_title(dataset)}: mean ± 95% CI over seeds"
-                 + ("" if (agg["layers"] == 1).any() else " (no L = 1 runs of this grid in the main experiment)"),
-                 y=1.0, fontsize=10)
+    fig.suptitle(
+        f"{dataset_title(dataset)}: mean ± 95% CI over seeds"
+        + ("" if (agg["layers"] == 1).any() else " (no L = 1 runs of this grid in the main experiment)"),
+        y=1.0,
+        fontsize=10,
+    )
     fig.tight_layout()
     _legend(fig, axes, y=1.03)
     diverged_note(fig, df)
@@ -269,8 +303,9 @@ def plot_depth(summary: str | Path | pd.DataFrame, out_paths) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 # Suppl. Figs 9 and 10: pairs of models with the same input sampling
 # --------------------------------------------------------------------------------------------------
-def plot_pairs(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIRS,
-               dataset: str = PRIMARY_DATASET, title: str = "") -> pd.DataFrame:
+def plot_pairs(
+    summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAIRS, dataset: str = PRIMARY_DATASET, title: str = ""
+) -> pd.DataFrame:
     """Test loss (top) and accuracy (bottom) against parameters, one column per input sampling X,
     each with its two models (e.g. dANN-X and vANN-X); dashed: vANN's best (when vANN ran)."""
     full = as_frame(summary)
@@ -284,13 +319,20 @@ def plot_pairs(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAI
     fig, axes = _grid(2, len(pairs), w=3.1, h=2.7, sharey="row")
     for j, (x, a_model, b_model) in enumerate(pairs):
         for i, metric in enumerate(METRICS):
-            _vs_params(axes[i, j], agg, [a_model, b_model], metric, ref="vANN" if len(ref) else None,
-                       ref_agg=ref if len(ref) else None)
+            _vs_params(
+                axes[i, j],
+                agg,
+                [a_model, b_model],
+                metric,
+                ref="vANN" if len(ref) else None,
+                ref_agg=ref if len(ref) else None,
+            )
             if j:
                 axes[i, j].set_ylabel("")
         axes[0, j].set_title(f"{x}: {a_model} vs {b_model}")
-    fig.suptitle(f"{dataset_title(dataset)}{': ' + title if title else ''} (mean ± 95% CI over seeds)",
-                 y=1.0, fontsize=10)
+    fig.suptitle(
+        f"{dataset_title(dataset)}{': ' + title if title else ''} (mean ± 95% CI over seeds)", y=1.0, fontsize=10
+    )
     fig.tight_layout()
     _legend(fig, axes, y=1.03)
     diverged_note(fig, df)
@@ -300,14 +342,20 @@ def plot_pairs(summary: str | Path | pd.DataFrame, out_paths, pairs=SAMPLING_PAI
 
 def plot_sampling_pairs(summary, out_paths, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     """Suppl. Fig. 9: dANN-X vs vANN-X (same input sampling X; F: pdANN vs vANN)."""
-    return plot_pairs(summary, out_paths, SAMPLING_PAIRS, dataset,
-                      "structured dendrites (dANN-X) vs a dense vANN with the same input sampling")
+    return plot_pairs(
+        summary,
+        out_paths,
+        SAMPLING_PAIRS,
+        dataset,
+        "structured dendrites (dANN-X) vs a dense vANN with the same input sampling",
+    )
 
 
 def plot_sparse_pairs(summary, out_paths, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     """Suppl. Fig. 10: dANN-X vs sANN-X (structured vs random sparse dendrite→soma wiring)."""
-    return plot_pairs(summary, out_paths, SPARSE_PAIRS, dataset,
-                      "structured (dANN) vs random sparse (sANN) dendrite→soma wiring")
+    return plot_pairs(
+        summary, out_paths, SPARSE_PAIRS, dataset, "structured (dANN) vs random sparse (sANN) dendrite→soma wiring"
+    )
 
 
 # --------------------------------------------------------------------------------------------------

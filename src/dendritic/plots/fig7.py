@@ -20,11 +20,21 @@ from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from dendritic.paper import COMPARED_MODELS, PRIMARY_DATASET
 from dendritic.plots import style
-from dendritic.plots.common import EFF_LABEL, as_frame, dataset_title, diverged_note, errorbar, model_handles, ordered_models
+from dendritic.plots.common import (
+    EFF_LABEL,
+    as_frame,
+    dataset_title,
+    diverged_note,
+    errorbar,
+    model_handles,
+    ordered_models,
+)
 from dendritic.trials import fig7_tables, select
 
-def noisy_examples(prepared, sigmas: Sequence[float], n_images: int = 3, seed: int = 0,
-                   dataset: str = PRIMARY_DATASET) -> tuple[np.ndarray, list[int], list[float]]:
+
+def noisy_examples(
+    prepared, sigmas: Sequence[float], n_images: int = 3, seed: int = 0, dataset: str = PRIMARY_DATASET
+) -> tuple[np.ndarray, list[int], list[float]]:
     """Test images as the noise experiment's run with ``seed`` saw them.
 
     The noise is drawn exactly as in training (:func:`dendritic.training.run_data`: N(0, σ²) from the
@@ -51,8 +61,17 @@ def noisy_examples(prepared, sigmas: Sequence[float], n_images: int = 3, seed: i
         if not s:
             out.append(x_te[idx].reshape(len(idx), *shape).numpy())
             continue
-        cell = Cell(experiment="noise", dataset=dataset, model="vANN", dendrites=1, somata=1, epochs=1,
-                    lr=1e-3, sigma=float(s), seeds=(seed,))
+        cell = Cell(
+            experiment="noise",
+            dataset=dataset,
+            model="vANN",
+            dendrites=1,
+            somata=1,
+            epochs=1,
+            lr=1e-3,
+            sigma=float(s),
+            seeds=(seed,),
+        )
         data = run_data(x_tr, prepared.y_train, x_te, y_test, cell, seed)
         out.append(data.x_test[idx].reshape(len(idx), *shape).numpy())
         del data
@@ -60,8 +79,13 @@ def noisy_examples(prepared, sigmas: Sequence[float], n_images: int = 3, seed: i
 
 
 def _show(ax, img: np.ndarray) -> None:
-    ax.imshow(img[0] if img.shape[0] == 1 else np.transpose(img, (1, 2, 0)), cmap="gray", vmin=0,
-              vmax=1, interpolation="nearest")
+    ax.imshow(
+        img[0] if img.shape[0] == 1 else np.transpose(img, (1, 2, 0)),
+        cmap="gray",
+        vmin=0,
+        vmax=1,
+        interpolation="nearest",
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     for s in ax.spines.values():
@@ -74,8 +98,7 @@ def _cells_txt(missing: pd.DataFrame, level_col: str | None = None) -> str:
     parts = []
     keys = ["model", "dendrites", "somata"]
     for (m, d, s_), g in missing.groupby(keys, sort=False):
-        lv = (f" (σ {', '.join(f'{v:g}' for v in sorted(g[level_col]))})"
-              if level_col and level_col in g else "")
+        lv = f" (σ {', '.join(f'{v:g}' for v in sorted(g[level_col]))})" if level_col and level_col in g else ""
         parts.append(f"{m} D={int(d)}, S={int(s_)}{lv}")
     return "; ".join(parts)
 
@@ -87,9 +110,16 @@ def _no_rows_text(what: str, runs: pd.DataFrame) -> str:
     return f"no {what} runs at the selected networks (see the note)"
 
 
-def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, dataset: str = PRIMARY_DATASET,
-              n_images: int = 3, seed: int = 0, selection: str = "paper",
-              models: Sequence[str] | None = COMPARED_MODELS) -> dict[str, pd.DataFrame]:
+def plot_fig7(
+    summary: str | Path | pd.DataFrame,
+    out_paths,
+    prepared=None,
+    dataset: str = PRIMARY_DATASET,
+    n_images: int = 3,
+    seed: int = 0,
+    selection: str = "paper",
+    models: Sequence[str] | None = COMPARED_MODELS,
+) -> dict[str, pd.DataFrame]:
     """Fig. 7: robustness and the sequential task, on the networks fixed from the clean main
     experiment (:func:`~dendritic.trials.fig7_tables`; ``selection`` is the config key ``analysis.selection``).
 
@@ -123,13 +153,14 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
     if models is not None:
         hidden = ordered_models((set(noise_all["model"]) | set(seq_all["model"])) - set(models))
         if hidden:
-            notes.append(f"Run but not shown (the paper's Fig. 7 compares {', '.join(models)}): "
-                         f"{', '.join(hidden)}.")
+            notes.append(f"Run but not shown (the paper's Fig. 7 compares {', '.join(models)}): {', '.join(hidden)}.")
     for key, what, level in (("missing_noise", "noise", "sigma"), ("missing_sequential", "sequential", None)):
         miss = tables[key]
         if len(miss):
-            notes.append(f"No {what} runs at the selected networks {_cells_txt(miss, level)}: add these "
-                         f"sizes to experiments.{what} to show them.")
+            notes.append(
+                f"No {what} runs at the selected networks {_cells_txt(miss, level)}: add these "
+                f"sizes to experiments.{what} to show them."
+            )
 
     style.setup()
     heights, names = [], []
@@ -141,8 +172,14 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
         heights.append(2.7), names.append("sequential")
     if not heights:  # every noise and sequential run diverged
         fig = plt.figure(figsize=(6, 1.5))
-        fig.text(0.5, 0.5, f"Fig. 7: {style.NO_FINITE_RUNS} (every noise and sequential run diverged)",
-                 ha="center", va="center", color="firebrick")
+        fig.text(
+            0.5,
+            0.5,
+            f"Fig. 7: {style.NO_FINITE_RUNS} (every noise and sequential run diverged)",
+            ha="center",
+            va="center",
+            color="firebrick",
+        )
         style.save(fig, out_paths)
         return {"noise": ntab, "sequential": stab}
     fig = plt.figure(figsize=(11.5, sum(heights)), layout="constrained")
@@ -150,20 +187,30 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
     sub = dict(zip(names, subs))
     models_seen: set[str] = set()
     letters = iter("abcdefgh")
-    sel_txt = ("networks fixed from the clean runs: first to match vANN's best accuracy, vANN's best"
-               if selection == "paper" else "networks fixed from the clean runs: each model's most accurate")
+    sel_txt = (
+        "networks fixed from the clean runs: first to match vANN's best accuracy, vANN's best"
+        if selection == "paper"
+        else "networks fixed from the clean runs: each model's most accurate"
+    )
 
     if examples is not None:
         prep, imgs, labels, sigmas = examples
         wl = 0.85 * len(sigmas) + 0.6
         sf, right = sub["examples"].subfigures(1, 2, width_ratios=[wl, max(11.5 - wl, 1.0)])
-        axes = sf.subplots(len(labels), len(sigmas), squeeze=False,
-                           gridspec_kw=dict(wspace=0.05, hspace=0.08))
-        right.text(0.04, 0.5, "Gaussian noise N(0, σ²) is drawn once per run (from the run's seed),\n"
-                   "added to the training, validation and test images and clipped to [0, 1];\n"
-                   "the models are trained and tested on the noisy images.\n"
-                   f"Shown: the first {dataset_title(dataset)} test image of {len(labels)} classes as "
-                   f"seed {seed}'s runs saw them.", ha="left", va="center", fontsize=8.5, color="0.25")
+        axes = sf.subplots(len(labels), len(sigmas), squeeze=False, gridspec_kw=dict(wspace=0.05, hspace=0.08))
+        right.text(
+            0.04,
+            0.5,
+            "Gaussian noise N(0, σ²) is drawn once per run (from the run's seed),\n"
+            "added to the training, validation and test images and clipped to [0, 1];\n"
+            "the models are trained and tested on the noisy images.\n"
+            f"Shown: the first {dataset_title(dataset)} test image of {len(labels)} classes as "
+            f"seed {seed}'s runs saw them.",
+            ha="left",
+            va="center",
+            fontsize=8.5,
+            color="0.25",
+        )
         class_names = prep.meta.get("class_names") or [str(c) for c in range(prep.n_classes)]
         for j, s in enumerate(sigmas):
             for i, lab in enumerate(labels):
@@ -172,17 +219,23 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
                     axes[i, j].set_title("clean" if not s else f"σ = {s:g}", fontsize=9)
                 if j == 0:
                     axes[i, j].set_ylabel(class_names[lab], fontsize=8)
-        sub["examples"].suptitle(f"{next(letters)}  Noisy test images", x=0.0, ha="left", fontsize=10,
-                                 fontweight="bold")
+        sub["examples"].suptitle(
+            f"{next(letters)}  Noisy test images", x=0.0, ha="left", fontsize=10, fontweight="bold"
+        )
 
     if "noise" in sub:
         sf = sub["noise"]
         axes = sf.subplots(1, 4, squeeze=False)[0]
-        panels = [("test_acc", "Test accuracy (%)", 100.0), ("test_loss", "Test loss", 1.0),
-                  ("acc_eff", EFF_LABEL["test_acc"], 1.0), ("loss_eff", EFF_LABEL["test_loss"], 1.0)]
+        panels = [
+            ("test_acc", "Test accuracy (%)", 100.0),
+            ("test_loss", "Test loss", 1.0),
+            ("acc_eff", EFF_LABEL["test_acc"], 1.0),
+            ("loss_eff", EFF_LABEL["test_loss"], 1.0),
+        ]
         if ntab.empty:
-            axes[0].text(0.0, 0.5, _no_rows_text("noise", noise_all),
-                         transform=axes[0].transAxes, fontsize=8, color="firebrick")
+            axes[0].text(
+                0.0, 0.5, _no_rows_text("noise", noise_all), transform=axes[0].transAxes, fontsize=8, color="firebrick"
+            )
         else:
             models = ordered_models(ntab["model"])
             models_seen |= set(models)
@@ -193,21 +246,35 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
                 ax.set_xlabel("Noise σ (pixel values in [0, 1])")
                 ax.set_ylabel(ylabel)
                 ax.set_xticks(sorted(ntab["sigma"].unique()))
-        sf.suptitle(f"{next(letters)}  Trained and tested on noisy {dataset_title(dataset)} ({sel_txt}; "
-                    "mean ± 1 SD over trials)", x=0.0, ha="left", fontsize=10, fontweight="bold")
+        sf.suptitle(
+            f"{next(letters)}  Trained and tested on noisy {dataset_title(dataset)} ({sel_txt}; "
+            "mean ± 1 SD over trials)",
+            x=0.0,
+            ha="left",
+            fontsize=10,
+            fontweight="bold",
+        )
 
     if "sequential" in sub:
         sf = sub["sequential"]
         axes = sf.subplots(1, 4, squeeze=False)[0]
         if stab.empty:
-            axes[0].text(0.0, 0.5, _no_rows_text("sequential", seq_all),
-                         transform=axes[0].transAxes, fontsize=8, color="firebrick")
+            axes[0].text(
+                0.0,
+                0.5,
+                _no_rows_text("sequential", seq_all),
+                transform=axes[0].transAxes,
+                fontsize=8,
+                color="firebrick",
+            )
         models = ordered_models(stab["model"]) if len(stab) else []
         models_seen |= set(models)
-        panels = [("test_acc", "Test accuracy (%)", 100.0, False),
-                  ("test_loss", "Test loss (log scale)", 1.0, True),
-                  ("acc_eff", EFF_LABEL["test_acc"], 1.0, False),
-                  ("loss_eff", EFF_LABEL["test_loss"], 1.0, False)]
+        panels = [
+            ("test_acc", "Test accuracy (%)", 100.0, False),
+            ("test_loss", "Test loss (log scale)", 1.0, True),
+            ("acc_eff", EFF_LABEL["test_acc"], 1.0, False),
+            ("loss_eff", EFF_LABEL["test_loss"], 1.0, False),
+        ]
         titles = ["Table 2: test accuracy", "Table 2: test loss", "accuracy efficiency", "loss efficiency"]
         for ax, (col, ylabel, scale, log), title in zip(axes, panels, titles):
             ax.set_title(title, fontsize=8.5)
@@ -220,13 +287,20 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
                 sd = np.nan_to_num(r[f"{col}_std"].iloc[0]) * scale
                 ax.bar(j, mean, width=0.7, color=style.model_color(m), alpha=0.85)
                 # on the log axis a lower error-bar end at or below zero is drawn down to the axis
-                ax.errorbar(j, mean, yerr=[[min(sd, mean * 0.999) if log else sd], [sd]],
-                            color="0.2", lw=0.8, capsize=2)
+                ax.errorbar(
+                    j, mean, yerr=[[min(sd, mean * 0.999) if log else sd], [sd]], color="0.2", lw=0.8, capsize=2
+                )
                 lows.append(mean)
                 if col in ("test_acc", "test_loss"):
                     pts = seq_runs[(seq_runs["model"] == m) & ~seq_runs["diverged"].astype(bool)]
-                    ax.plot(np.full(len(pts), j) + np.linspace(-0.15, 0.15, len(pts)),
-                            pts[col] * scale, "o", ms=2.5, color="k", alpha=0.6)
+                    ax.plot(
+                        np.full(len(pts), j) + np.linspace(-0.15, 0.15, len(pts)),
+                        pts[col] * scale,
+                        "o",
+                        ms=2.5,
+                        color="k",
+                        alpha=0.6,
+                    )
             ax.set_xticks(range(len(models)), models, rotation=35, ha="right")
             ax.set_ylabel(ylabel)
             if log and lows:
@@ -241,13 +315,25 @@ def plot_fig7(summary: str | Path | pd.DataFrame, out_paths, prepared=None, data
                     ax.yaxis.set_minor_formatter(NullFormatter())
             elif not log:
                 ax.set_ylim(bottom=0)  # accuracy and efficiency are >= 0 (an error bar may reach below)
-        sf.suptitle(f"{next(letters)}  Sequential task (class-ordered batches; {sel_txt}; mean ± 1 SD, "
-                    "dots: single seeds)", x=0.0, ha="left", fontsize=10, fontweight="bold")
+        sf.suptitle(
+            f"{next(letters)}  Sequential task (class-ordered batches; {sel_txt}; mean ± 1 SD, dots: single seeds)",
+            x=0.0,
+            ha="left",
+            fontsize=10,
+            fontweight="bold",
+        )
 
     models = ordered_models(models_seen)
     if models:
-        fig.legend(model_handles(models), models, loc="lower center", ncol=len(models), frameon=False,
-                   bbox_to_anchor=(0.5, 1.0), fontsize=8)
+        fig.legend(
+            model_handles(models),
+            models,
+            loc="lower center",
+            ncol=len(models),
+            frameon=False,
+            bbox_to_anchor=(0.5, 1.0),
+            fontsize=8,
+        )
     used = pd.concat([x for x in (tables["noise_runs"], seq_runs) if not x.empty] or [pd.DataFrame()])
     if notes:  # below the diverged-runs note
         fig.text(0.01, -0.06, "\n".join(notes), fontsize=7, color="firebrick", ha="left", va="top")

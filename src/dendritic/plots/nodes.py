@@ -71,12 +71,19 @@ def selectivity_histogram(selectivity, n_classes: int) -> tuple[np.ndarray, np.n
     si = np.asarray(selectivity, dtype=float)
     si = si[np.isfinite(si) & (si >= 1)].astype(int)
     classes = np.arange(1, n_classes + 1)
-    frac = np.bincount(si, minlength=n_classes + 1)[1: n_classes + 1] / max(len(si), 1)
+    frac = np.bincount(si, minlength=n_classes + 1)[1 : n_classes + 1] / max(len(si), 1)
     return classes, frac, shares
 
 
-def plot_fig5(node_stats, weight_hists, weight_stats, out_paths, best_cells=None,
-              n_classes: int | None = None, models: Sequence[str] | None = None) -> None:
+def plot_fig5(
+    node_stats,
+    weight_hists,
+    weight_stats,
+    out_paths,
+    best_cells=None,
+    n_classes: int | None = None,
+    models: Sequence[str] | None = None,
+) -> None:
     """Fig. 5 as described in the module docstring; writes every path in ``out_paths``."""
     nodes, hists, wstats = _read(node_stats), _read(weight_hists), _read(weight_stats)
     best = _read(best_cells) if best_cells is not None else None
@@ -92,8 +99,7 @@ def plot_fig5(node_stats, weight_hists, weight_stats, out_paths, best_cells=None
     ncols = len(wlayers) + 2 * len(hlayers)
 
     style.setup()
-    fig, axes = plt.subplots(len(models), ncols, figsize=(1.75 * ncols + 0.6, 1.45 * len(models) + 0.7),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(models), ncols, figsize=(1.75 * ncols + 0.6, 1.45 * len(models) + 0.7), squeeze=False)
     for r, model in enumerate(models):
         color = style.model_color(model)
         # weights: first analysed seed, own x range per panel
@@ -105,16 +111,23 @@ def plot_fig5(node_stats, weight_hists, weight_stats, out_paths, best_cells=None
             if len(hl) and hl["count"].sum() > 0:
                 widths = (hl["bin_right"] - hl["bin_left"]).to_numpy()
                 dens = hl["count"].to_numpy() / (hl["count"].sum() * widths)
-                ax.stairs(dens, np.r_[hl["bin_left"].to_numpy(), hl["bin_right"].iloc[-1]],
-                          fill=True, color=color, alpha=0.75)
+                ax.stairs(
+                    dens, np.r_[hl["bin_left"].to_numpy(), hl["bin_right"].iloc[-1]], fill=True, color=color, alpha=0.75
+                )
                 ax.set_ylim(0, 1.5 * dens.max())  # room for the statistics
-                s = wstats[(wstats["model"] == model) & (wstats["layer"] == layer)
-                           & (wstats["seed"] == seed0)]
+                s = wstats[(wstats["model"] == model) & (wstats["layer"] == layer) & (wstats["seed"] == seed0)]
                 if len(s):
                     s = s.iloc[0]
-                    ax.text(0.98, 0.97, f"kurt {s['kurtosis']:.2f}\nskew {s['skewness']:.2f}\n"
-                            f"range {s['range']:.2f}", transform=ax.transAxes, ha="right", va="top",
-                            fontsize=6.5, color="0.25")
+                    ax.text(
+                        0.98,
+                        0.97,
+                        f"kurt {s['kurtosis']:.2f}\nskew {s['skewness']:.2f}\nrange {s['range']:.2f}",
+                        transform=ax.transAxes,
+                        ha="right",
+                        va="top",
+                        fontsize=6.5,
+                        color="0.25",
+                    )
             ax.set_yticks([])
             ax.tick_params(axis="x", labelsize=7)
             if r == 0:
@@ -129,31 +142,46 @@ def plot_fig5(node_stats, weight_hists, weight_stats, out_paths, best_cells=None
             sparsity = 1 - nl["active"].astype(bool).mean() if len(nl) else float("nan")
             ax = axes[r, len(wlayers) + j]
             if len(act):
-                dens, _, _ = ax.hist(act["entropy"], bins=np.linspace(0, h_max, 26), color=color,
-                                     alpha=0.75, density=True)
+                dens, _, _ = ax.hist(
+                    act["entropy"], bins=np.linspace(0, h_max, 26), color=color, alpha=0.75, density=True
+                )
                 ax.set_ylim(0, 1.4 * dens.max())
             ax.set_xlim(0, h_max)
             ax.set_yticks([])
             ax.tick_params(axis="x", labelsize=7)
-            ax.text(0.02, 0.97, f"{len(act) / max(nl['seed'].nunique(), 1):.0f} active/seed\n"
-                    f"sparsity {100 * sparsity:.0f}%", transform=ax.transAxes, ha="left", va="top",
-                    fontsize=6.5, color="0.25")
+            ax.text(
+                0.02,
+                0.97,
+                f"{len(act) / max(nl['seed'].nunique(), 1):.0f} active/seed\nsparsity {100 * sparsity:.0f}%",
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize=6.5,
+                color="0.25",
+            )
             if r == 0:
                 ax.set_title(f"entropy, {pretty_layer(layer)}", fontsize=8.5)
             if r == len(models) - 1:
                 ax.set_xlabel("entropy (bits)", fontsize=8)
             ax = axes[r, len(wlayers) + len(hlayers) + j]
-            classes, frac, shares = selectivity_histogram(
-                nl["selectivity"].where(nl["active"].astype(bool)), n_classes)
+            classes, frac, shares = selectivity_histogram(nl["selectivity"].where(nl["active"].astype(bool)), n_classes)
             ax.bar(classes, frac, width=0.8, color=color, alpha=0.85)
             ax.set_xlim(0.4, n_classes + 0.6)
             ax.set_ylim(0, 1.3)
             ax.set_xticks([1] + ([n_classes // 2] if n_classes > 4 else []) + [n_classes])
             ax.tick_params(labelsize=7)
             if shares["n_counted"]:
-                ax.text(0.98, 0.97, f"SI=1: {100 * shares['specific']:.0f}%\nSI≥2: {100 * shares['mixed']:.0f}%\n"
-                        f"left out: {shares['n_si0']} SI=0", transform=ax.transAxes, ha="right", va="top",
-                        fontsize=6.5, color="0.25")
+                ax.text(
+                    0.98,
+                    0.97,
+                    f"SI=1: {100 * shares['specific']:.0f}%\nSI≥2: {100 * shares['mixed']:.0f}%\n"
+                    f"left out: {shares['n_si0']} SI=0",
+                    transform=ax.transAxes,
+                    ha="right",
+                    va="top",
+                    fontsize=6.5,
+                    color="0.25",
+                )
             ax.set_yticks([0, 0.5, 1])
             if j == 0:
                 ax.set_ylabel("share of nodes, SI ≥ 1", fontsize=7)
@@ -161,7 +189,8 @@ def plot_fig5(node_stats, weight_hists, weight_stats, out_paths, best_cells=None
                 ax.set_title(f"selectivity, {pretty_layer(layer)}", fontsize=8.5)
             if r == len(models) - 1:
                 ax.set_xlabel("classes (1 = specific)", fontsize=8)
-        axes[r, 0].set_ylabel(_row_label(best, model), rotation=0, ha="right", va="center",
-                              fontsize=8, color=color, labelpad=6)
+        axes[r, 0].set_ylabel(
+            _row_label(best, model), rotation=0, ha="right", va="center", fontsize=8, color=color, labelpad=6
+        )
     fig.tight_layout(h_pad=0.6, w_pad=0.4)
     style.save(fig, [Path(p) for p in out_paths])

@@ -27,8 +27,9 @@ def _select(df: pd.DataFrame, dataset: str, models: Sequence[str], experiment: s
     return sel
 
 
-def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str],
-              dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
+def plot_fig2(
+    summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str], dataset: str = PRIMARY_DATASET
+) -> pd.DataFrame:
     """Fig. 2 as the paper draws it: test loss and accuracy against trainable parameters (log x),
     one line per model through its configurations' means with the 95 % CI over seeds as a band,
     dashed lines at vANN's best mean (horizontal) and at that configuration's parameters
@@ -41,8 +42,13 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
     s_values = sorted(agg["somata"].unique())[-2:]
 
     style.setup()
-    fig, axes = plt.subplots(2, 1 + len(s_values), figsize=(4.0 + 3.2 * len(s_values), 6.2),
-                             gridspec_kw={"width_ratios": [1.5] + [1] * len(s_values)}, squeeze=False)
+    fig, axes = plt.subplots(
+        2,
+        1 + len(s_values),
+        figsize=(4.0 + 3.2 * len(s_values), 6.2),
+        gridspec_kw={"width_ratios": [1.5] + [1] * len(s_values)},
+        squeeze=False,
+    )
     metrics = [("test_loss", "Test loss", 1.0), ("test_acc", "Test accuracy (%)", 100.0)]
     for row, (metric, ylabel, scale) in enumerate(metrics):
         ax = axes[row, 0]
@@ -63,8 +69,7 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
                     continue
                 a = agg[(agg["model"] == m) & (agg["somata"] == s)].sort_values("dendrites")
                 if len(a):
-                    line(ax, a["dendrites"], a[f"{metric}_mean"] * scale,
-                          a[f"{metric}_ci95"] * scale, m)
+                    line(ax, a["dendrites"], a[f"{metric}_mean"] * scale, a[f"{metric}_ci95"] * scale, m)
             if best is not None:
                 ax.axhline(best[0] * scale, color="k", ls="--", lw=1)
             ax.set_xscale("log", base=2)
@@ -76,8 +81,7 @@ def plot_fig2(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[st
             ax.set_ylabel(ylabel)
     axes[0, 0].set_title(f"{dataset.upper()}: mean, band = 95% CI over seeds")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
-               bbox_to_anchor=(0.5, 1.03))
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 1.03))
     style.mark_panels_without_data(fig)  # every run diverged: say so (log axes need data)
     fig.tight_layout()
     diverged_note(fig, df)
@@ -120,14 +124,14 @@ def plot_curves(cells: Sequence[dict], histories: Sequence[str | Path], out_path
     handles, labels = axes[0, 0].get_legend_handles_labels()
     handles += [plt.Line2D([], [], color="k", lw=1.2), plt.Line2D([], [], color="k", lw=1.2, ls="--")]
     labels += ["training", "validation"]
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
-               bbox_to_anchor=(0.5, 1.04))
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 1.04))
     fig.tight_layout()
     style.save(fig, out_paths)
 
 
-def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str],
-                       dataset: str | None = None) -> pd.DataFrame:
+def plot_min_val_epoch(
+    summary: str | Path | pd.DataFrame, out_paths, models: Sequence[str], dataset: str | None = None
+) -> pd.DataFrame:
     """Suppl. Fig. 7 as the authors draw it: box plots of the epoch of minimum validation loss
     (0-based) of the best-accuracy configuration of each model (its seeds), one group per dataset
     of the main experiment, with a dashed line at each dataset's number of epochs (15 / 25 / 50 at
@@ -152,10 +156,18 @@ def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Se
         if not data:
             continue
         c = style.model_color(m)
-        ax.boxplot(data, positions=pos, widths=width * 0.85, patch_artist=True, manage_ticks=False,
-                   boxprops=dict(facecolor=c, alpha=0.6, edgecolor=c), medianprops=dict(color="k"),
-                   whiskerprops=dict(color=c), capprops=dict(color=c),
-                   flierprops=dict(marker=".", ms=3, markeredgecolor=c))
+        ax.boxplot(
+            data,
+            positions=pos,
+            widths=width * 0.85,
+            patch_artist=True,
+            manage_ticks=False,
+            boxprops=dict(facecolor=c, alpha=0.6, edgecolor=c),
+            medianprops=dict(color="k"),
+            whiskerprops=dict(color=c),
+            capprops=dict(color=c),
+            flierprops=dict(marker=".", ms=3, markeredgecolor=c),
+        )
         ax.plot([], [], color=c, lw=6, alpha=0.6, label=m)
     col = "max_epochs" if "max_epochs" in runs else "epochs"
     for ep in sorted(runs[col].dropna().astype(int).unique()):
@@ -166,11 +178,18 @@ def plot_min_val_epoch(summary: str | Path | pd.DataFrame, out_paths, models: Se
     ax.set_ylabel("Epoch of minimum validation loss (0-based)")
     ax.set_title("Best-accuracy configuration of each model, all its seeds")
     if runs.empty:  # every run diverged
-        ax.text(0.5, 0.5, style.NO_FINITE_RUNS, transform=ax.transAxes, ha="center", va="center",
-                fontsize=9, color="firebrick")
+        ax.text(
+            0.5,
+            0.5,
+            style.NO_FINITE_RUNS,
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="firebrick",
+        )
     if models:
-        ax.legend(frameon=False, fontsize=7, ncol=min(len(models), 5), loc="upper center",
-                  bbox_to_anchor=(0.5, -0.1))
+        ax.legend(frameon=False, fontsize=7, ncol=min(len(models), 5), loc="upper center", bbox_to_anchor=(0.5, -0.1))
     style.mark_panels_without_data(fig)  # every run diverged: say so
     fig.tight_layout()
     diverged_note(fig, df[df["model"].isin(models) & (df["experiment"] == "main")])

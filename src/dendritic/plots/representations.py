@@ -18,15 +18,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.gridspec import GridSpec
-from scipy import stats
 from matplotlib.lines import Line2D
+from scipy import stats
 
 from dendritic.plots import style
 from dendritic.plots.nodes import _layers, _ordered_models, _read, pretty_layer
 
 #: Score columns of representations.csv and their axis labels.
-SCORES = [("silhouette", "Silhouette score"), ("neighbourhood_hit", "Neighbourhood hit"),
-          ("trustworthiness", "Trustworthiness")]
+SCORES = [
+    ("silhouette", "Silhouette score"),
+    ("neighbourhood_hit", "Neighbourhood hit"),
+    ("trustworthiness", "Trustworthiness"),
+]
 
 #: Models per row of t-SNE panels before wrapping.
 MAX_MODELS_PER_ROW = 6
@@ -46,8 +49,14 @@ def score_summary(scores: pd.DataFrame, col: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": g["mean"], "n": n, "ci95": np.where(n > 1, half, 0.0)}, index=g.index)
 
 
-def plot_fig6(tsne, representations, out_paths, class_names: Sequence[str] | None = None,
-              best_cells=None, models: Sequence[str] | None = None) -> None:
+def plot_fig6(
+    tsne,
+    representations,
+    out_paths,
+    class_names: Sequence[str] | None = None,
+    best_cells=None,
+    models: Sequence[str] | None = None,
+) -> None:
     """Fig. 6 as described in the module docstring; writes every path in ``out_paths``."""
     emb, scores = _read(tsne), _read(representations)
     best = _read(best_cells) if best_cells is not None else None
@@ -65,8 +74,17 @@ def plot_fig6(tsne, representations, out_paths, class_names: Sequence[str] | Non
     n_tsne_rows = blocks * len(layers)
     style.setup()
     fig = plt.figure(figsize=(max(2.0 * per_row, 8.0), 2.0 * n_tsne_rows + 2.6))
-    gs = GridSpec(n_tsne_rows + 1, 1, figure=fig, height_ratios=[1] * n_tsne_rows + [1.25],
-                  hspace=0.35, top=1 - 0.55 / fig.get_figheight(), bottom=0.09, left=0.05, right=0.98)
+    gs = GridSpec(
+        n_tsne_rows + 1,
+        1,
+        figure=fig,
+        height_ratios=[1] * n_tsne_rows + [1.25],
+        hspace=0.35,
+        top=1 - 0.55 / fig.get_figheight(),
+        bottom=0.09,
+        left=0.05,
+        right=0.98,
+    )
     top = gs[:n_tsne_rows].subgridspec(n_tsne_rows, per_row, hspace=0.25, wspace=0.08)
 
     for i, model in enumerate(models):
@@ -78,8 +96,7 @@ def plot_fig6(tsne, representations, out_paths, class_names: Sequence[str] | Non
             if "repeat" in e and len(e):
                 e = e[e["repeat"] == e["repeat"].min()]
             size = float(np.clip(2500 / max(len(e), 1), 1.2, 6.0))  # small points, not invisible
-            ax.scatter(e["x"], e["y"], c=[colors[int(k)] for k in e["label"]], s=size, lw=0,
-                       alpha=0.8, rasterized=True)
+            ax.scatter(e["x"], e["y"], c=[colors[int(k)] for k in e["label"]], s=size, lw=0, alpha=0.8, rasterized=True)
             ax.set_xticks([])
             ax.set_yticks([])
             for sp in ax.spines.values():
@@ -93,11 +110,17 @@ def plot_fig6(tsne, representations, out_paths, class_names: Sequence[str] | Non
                 ax.set_title(title, fontsize=8.5, color=style.model_color(model))
             if col == 0:
                 ax.set_ylabel(pretty_layer(layer), fontsize=8.5)
-    handles = [Line2D([], [], ls="", marker="o", ms=4, color=colors[c], label=names[c])
-               for c in range(n_classes)]
-    fig.legend(handles=handles, loc="upper center", ncol=min(n_classes, 10), frameon=False,
-               bbox_to_anchor=(0.5, 1.0), fontsize=7.5,
-               handletextpad=0.1, columnspacing=0.8)
+    handles = [Line2D([], [], ls="", marker="o", ms=4, color=colors[c], label=names[c]) for c in range(n_classes)]
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        ncol=min(n_classes, 10),
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
+        fontsize=7.5,
+        handletextpad=0.1,
+        columnspacing=0.8,
+    )
 
     bottom = gs[n_tsne_rows].subgridspec(1, len(SCORES), wspace=0.3)
     width = 0.8 / len(layers)
@@ -108,11 +131,19 @@ def plot_fig6(tsne, representations, out_paths, class_names: Sequence[str] | Non
         for j, layer in enumerate(layers):
             s = summ.xs(layer, level="layer") if layer in summ.index.get_level_values("layer") else summ.iloc[:0]
             s = s.reindex(models)
-            ax.bar(x + (j - (len(layers) - 1) / 2) * width, s["mean"], width=width * 0.95,
-                   color=[style.model_color(m) for m in models], alpha=1.0 - 0.55 * (j % 2),
-                   hatch=None if j % 2 == 0 else "///", edgecolor="white", lw=0.3,
-                   label=pretty_layer(layer), yerr=s["ci95"].fillna(0.0).to_numpy(),
-                   error_kw=dict(ecolor="0.15", elinewidth=0.8, capsize=1.5))
+            ax.bar(
+                x + (j - (len(layers) - 1) / 2) * width,
+                s["mean"],
+                width=width * 0.95,
+                color=[style.model_color(m) for m in models],
+                alpha=1.0 - 0.55 * (j % 2),
+                hatch=None if j % 2 == 0 else "///",
+                edgecolor="white",
+                lw=0.3,
+                label=pretty_layer(layer),
+                yerr=s["ci95"].fillna(0.0).to_numpy(),
+                error_kw=dict(ecolor="0.15", elinewidth=0.8, capsize=1.5),
+            )
         ax.set_xticks(x)
         ax.set_xticklabels(models, rotation=45, ha="right", fontsize=7.5)
         ax.set_title(label, fontsize=9)
@@ -125,15 +156,35 @@ def plot_fig6(tsne, representations, out_paths, class_names: Sequence[str] | Non
             if lo < 0:
                 ax.axhline(0, color="0.3", lw=0.6)
         if k == 0:
-            ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, fc="0.35", alpha=1.0 - 0.55 * (j % 2),
-                                             hatch=None if j % 2 == 0 else "///", ec="white")
-                               for j in range(len(layers))],
-                      labels=[pretty_layer(layer) for layer in layers], fontsize=7, frameon=False,
-                      loc="upper left")
+            ax.legend(
+                handles=[
+                    plt.Rectangle(
+                        (0, 0),
+                        1,
+                        1,
+                        fc="0.35",
+                        alpha=1.0 - 0.55 * (j % 2),
+                        hatch=None if j % 2 == 0 else "///",
+                        ec="white",
+                    )
+                    for j in range(len(layers))
+                ],
+                labels=[pretty_layer(layer) for layer in layers],
+                fontsize=7,
+                frameon=False,
+                loc="upper left",
+            )
     n = score_summary(scores, SCORES[0][0])["n"]
     runs = int(scores["repeat"].nunique()) if "repeat" in scores else 1
     seeds = int(scores["seed"].nunique()) if "seed" in scores else 1
-    fig.text(0.5, 0.005, f"bars: mean ± 95% CI over {seeds} seed(s) × {runs} t-SNE run(s) "
-             f"(n = {int(n.min())}{'' if n.min() == n.max() else f'–{int(n.max())}'} per bar)",
-             ha="center", va="bottom", fontsize=7.5, color="0.3")
+    fig.text(
+        0.5,
+        0.005,
+        f"bars: mean ± 95% CI over {seeds} seed(s) × {runs} t-SNE run(s) "
+        f"(n = {int(n.min())}{'' if n.min() == n.max() else f'–{int(n.max())}'} per bar)",
+        ha="center",
+        va="bottom",
+        fontsize=7.5,
+        color="0.3",
+    )
     style.save(fig, [Path(p) for p in out_paths])

@@ -31,7 +31,6 @@ MODEL_COLORS: dict[str, str] = {
 }
 
 
-
 def model_color(name: str) -> str:
     """Colour of a model; unknown names get a neutral grey rather than an error."""
     return MODEL_COLORS.get(name, "#444444")
@@ -66,14 +65,21 @@ def mark_panels_without_data(fig) -> int:
         if not ax.axison or not (ax.lines or ax.collections or ax.patches or ax.containers):
             continue  # a panel left empty on purpose (legend, text)
         lim = ax.dataLim.get_points()
-        for k, (scale, set_scale) in enumerate([(ax.get_xscale(), ax.set_xscale),
-                                                (ax.get_yscale(), ax.set_yscale)]):
+        for k, (scale, set_scale) in enumerate([(ax.get_xscale(), ax.set_xscale), (ax.get_yscale(), ax.set_yscale)]):
             lo, hi = lim[0, k], lim[1, k]
             if scale == "log" and not (np.isfinite(lo) and np.isfinite(hi) and hi > 0):
                 set_scale("linear")
         if not np.all(np.isfinite(lim)) and not any(t.get_text() == NO_FINITE_RUNS for t in ax.texts):
-            ax.text(0.5, 0.5, NO_FINITE_RUNS, transform=ax.transAxes, ha="center", va="center",
-                    fontsize=9, color="firebrick")
+            ax.text(
+                0.5,
+                0.5,
+                NO_FINITE_RUNS,
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="firebrick",
+            )
             marked += 1
     return marked
 

@@ -27,9 +27,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dendritic.trials import aggregate_seeds
 from dendritic.plots import style
 from dendritic.plots.nodes import _ordered_models, _read
+from dendritic.trials import aggregate_seeds
 
 
 def _aggregate(df: pd.DataFrame) -> pd.DataFrame:
@@ -66,13 +66,13 @@ def _curve(ax, agg, cfg, models, label_fmt):
         if m not in cfg.index:
             continue
         row = cfg.loc[m]
-        a = agg[(agg["model"] == m) & (agg["dendrites"] == row["dendrites"])
-                & (agg["somata"] == row["somata"])].sort_values("sigma")
+        a = agg[
+            (agg["model"] == m) & (agg["dendrites"] == row["dendrites"]) & (agg["somata"] == row["somata"])
+        ].sort_values("sigma")
         mean, ci = 100 * a["test_acc_mean"], 100 * np.nan_to_num(a["test_acc_ci95"])
         color = style.model_color(m)
         ax.plot(a["sigma"], mean, color=color, marker="o", ms=2.5, lw=1.2, label=label_fmt(m, row))
-        ax.fill_between(a["sigma"], (mean - ci).clip(0, 100), (mean + ci).clip(0, 100), color=color,
-                        alpha=0.15, lw=0)
+        ax.fill_between(a["sigma"], (mean - ci).clip(0, 100), (mean + ci).clip(0, 100), color=color, alpha=0.15, lw=0)
 
 
 def _fmt_params(n: float) -> str:
@@ -131,9 +131,18 @@ def plot_test_noise(table, out_paths, models: Sequence[str] | None = None) -> pd
         for m in models:
             b = at[at["model"] == m].sort_values("n_params")
             if len(b):
-                ax.errorbar(b["n_params"], 100 * b["test_acc_mean"],
-                            yerr=100 * np.nan_to_num(b["test_acc_ci95"]), color=style.model_color(m),
-                            marker="o", ms=3, ls="none", elinewidth=0.7, capsize=1.5, label=m)
+                ax.errorbar(
+                    b["n_params"],
+                    100 * b["test_acc_mean"],
+                    yerr=100 * np.nan_to_num(b["test_acc_ci95"]),
+                    color=style.model_color(m),
+                    marker="o",
+                    ms=3,
+                    ls="none",
+                    elinewidth=0.7,
+                    capsize=1.5,
+                    label=m,
+                )
         ax.axvline(budget, color="0.5", lw=0.8, ls="--")
         ax.set_xscale("log")
         ax.set_ylim(0, 100)
@@ -143,8 +152,15 @@ def plot_test_noise(table, out_paths, models: Sequence[str] | None = None) -> pd
         ax.legend(fontsize=6.5, frameon=False, loc="best")
     n_div = int(df["diverged"].sum() // max(len(sigmas), 1)) if "diverged" in df else 0
     if n_div:
-        fig.text(0.01, -0.01, f"Diverged runs left out of the means: {n_div}", fontsize=7,
-                 color="firebrick", ha="left", va="top")
+        fig.text(
+            0.01,
+            -0.01,
+            f"Diverged runs left out of the means: {n_div}",
+            fontsize=7,
+            color="firebrick",
+            ha="left",
+            va="top",
+        )
     fig.tight_layout()
     style.save(fig, [Path(p) for p in out_paths])
     return agg

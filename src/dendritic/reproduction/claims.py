@@ -65,7 +65,6 @@ check and the requirements it shares with the others (epochs, seeds, a determine
 together so that a requirement is stated once and every check reads it the same way.
 """
 
-
 from __future__ import annotations
 
 import math
@@ -75,18 +74,68 @@ import numpy as np
 import pandas as pd
 
 from dendritic.analysis import selectivity_shares
-from dendritic.paper import (DATASET_ORDER, DANNS, FIG2_MODELS, PAPER_DESIGN, PAPER_LARGEST, PAPER_SMALLEST,
-                             PRIMARY_DATASET, SEQUENTIAL_EPOCHS, TABLE1_ACC, TABLE1_LOSS, TABLE2, dataset_title,
-                             legend_key, sort_datasets)
-from dendritic.trials import (PAPER_COMPARED, REASON_FALLBACK, aggregate_seeds, best_models, diverged_mask,
-                              efficiency_table, match_vann, missing_cells, noise_runs, select_networks,
-                              sequential_runs, spearman)
+from dendritic.paper import (
+    DANNS,
+    DATASET_ORDER,
+    FIG2_MODELS,
+    PAPER_DESIGN,
+    PAPER_LARGEST,
+    PAPER_SMALLEST,
+    PRIMARY_DATASET,
+    SEQUENTIAL_EPOCHS,
+    TABLE1_ACC,
+    TABLE1_LOSS,
+    TABLE2,
+    dataset_title,
+    legend_key,
+    sort_datasets,
+)
+from dendritic.trials import (
+    PAPER_COMPARED,
+    REASON_FALLBACK,
+    aggregate_seeds,
+    best_models,
+    diverged_mask,
+    efficiency_table,
+    match_vann,
+    missing_cells,
+    noise_runs,
+    select_networks,
+    sequential_runs,
+    spearman,
+)
 
 __all__ = [
-    "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "STATUSES", "COMPARED", "NOT_RUN", "CLAIM_A_MODELS",
-    "TABLE_MODELS", "COMPARED_MODELS", "DATASETS", "ALPHA", "MIN_SEEDS", "MIN_SIZES", "MIN_SPAN", "FOLD",
-    "MOSTLY", "PAPER_TABLE1", "PAPER_TABLE2", "MISSING_SEP", "CSV_COLUMNS", "overall", "table1", "table2",
-    "claim_a", "claim_b", "claim_c", "claim_d", "check_claims", "is_finite", "fmt",
+    "REPRODUCED",
+    "NOT_REPRODUCED",
+    "INCONCLUSIVE",
+    "STATUSES",
+    "COMPARED",
+    "NOT_RUN",
+    "CLAIM_A_MODELS",
+    "TABLE_MODELS",
+    "COMPARED_MODELS",
+    "DATASETS",
+    "ALPHA",
+    "MIN_SEEDS",
+    "MIN_SIZES",
+    "MIN_SPAN",
+    "FOLD",
+    "MOSTLY",
+    "PAPER_TABLE1",
+    "PAPER_TABLE2",
+    "MISSING_SEP",
+    "CSV_COLUMNS",
+    "overall",
+    "table1",
+    "table2",
+    "claim_a",
+    "claim_b",
+    "claim_c",
+    "claim_d",
+    "check_claims",
+    "is_finite",
+    "fmt",
 ]
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
@@ -124,13 +173,18 @@ MOSTLY = 0.5
 # --------------------------------------------------------------------------------------------------
 #: Table 1 as a long frame: model, dataset, test_acc_pct, test_loss.
 PAPER_TABLE1 = pd.DataFrame(
-    [dict(model=m, dataset=d, test_acc_pct=TABLE1_ACC[m][i], test_loss=TABLE1_LOSS[m][i])
-     for m in TABLE_MODELS for i, d in enumerate(DATASETS)]
+    [
+        dict(model=m, dataset=d, test_acc_pct=TABLE1_ACC[m][i], test_loss=TABLE1_LOSS[m][i])
+        for m in TABLE_MODELS
+        for i, d in enumerate(DATASETS)
+    ]
 )
 #: Table 2 (sequential FMNIST): model, test_acc_pct, test_acc_sd (given for vANN only), test_loss.
 PAPER_TABLE2 = pd.DataFrame(
-    [dict(model=m, test_acc_pct=acc, test_acc_sd=np.nan if sd is None else sd, test_loss=loss)
-     for m, (acc, sd, loss) in TABLE2.items()]
+    [
+        dict(model=m, test_acc_pct=acc, test_acc_sd=np.nan if sd is None else sd, test_loss=loss)
+        for m, (acc, sd, loss) in TABLE2.items()
+    ]
 )
 
 #: Separator of the requirements in the ``missing`` column.
@@ -138,8 +192,21 @@ MISSING_SEP = " | "
 
 #: Columns of the CSV: one row per table cell (section "Table 1" / "Table 2") or claim check
 #: (section "claim"; ``check`` "overall" for a claim's overall status).
-CSV_COLUMNS = ["section", "claim", "check", "dataset", "model", "status", "value", "paper", "difference",
-               "criterion", "needs", "missing", "detail"]
+CSV_COLUMNS = [
+    "section",
+    "claim",
+    "check",
+    "dataset",
+    "model",
+    "status",
+    "value",
+    "paper",
+    "difference",
+    "criterion",
+    "needs",
+    "missing",
+    "detail",
+]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -186,22 +253,66 @@ def _aggregate(df: pd.DataFrame) -> pd.DataFrame:
     return aggregate_seeds(df) if len(df) else pd.DataFrame()
 
 
-def _table_row(section: str, dataset: str, model: str, quantity: str, value=np.nan, paper=np.nan,
-               status: str = COMPARED, detail: str = "") -> dict:
+def _table_row(
+    section: str,
+    dataset: str,
+    model: str,
+    quantity: str,
+    value=np.nan,
+    paper=np.nan,
+    status: str = COMPARED,
+    detail: str = "",
+) -> dict:
     diff = float(value) - float(paper) if is_finite(value) and is_finite(paper) else np.nan
-    return dict(section=section, claim="", check=quantity, dataset=dataset, model=model, status=status,
-                value=value, paper=paper, difference=diff, criterion="", needs="", missing="", detail=detail)
+    return dict(
+        section=section,
+        claim="",
+        check=quantity,
+        dataset=dataset,
+        model=model,
+        status=status,
+        value=value,
+        paper=paper,
+        difference=diff,
+        criterion="",
+        needs="",
+        missing="",
+        detail=detail,
+    )
 
 
-def _check(claim: str, check: str, dataset: str, model: str, decided: str | None, missing: Sequence[str],
-           needs: str, criterion: str, value=np.nan, paper=np.nan, detail: str = "") -> dict:
+def _check(
+    claim: str,
+    check: str,
+    dataset: str,
+    model: str,
+    decided: str | None,
+    missing: Sequence[str],
+    needs: str,
+    criterion: str,
+    value=np.nan,
+    paper=np.nan,
+    detail: str = "",
+) -> dict:
     """One claim check: ``inconclusive`` when anything in ``missing``, else ``decided``."""
     missing = [m for m in dict.fromkeys(missing) if m]
     status = INCONCLUSIVE if missing or decided is None else decided
     diff = float(value) - float(paper) if is_finite(value) and is_finite(paper) else np.nan
-    return dict(section="claim", claim=claim, check=check, dataset=dataset, model=model, status=status,
-                value=value, paper=paper, difference=diff, criterion=criterion, needs=needs,
-                missing=MISSING_SEP.join(missing), detail=detail)
+    return dict(
+        section="claim",
+        claim=claim,
+        check=check,
+        dataset=dataset,
+        model=model,
+        status=status,
+        value=value,
+        paper=paper,
+        difference=diff,
+        criterion=criterion,
+        needs=needs,
+        missing=MISSING_SEP.join(missing),
+        detail=detail,
+    )
 
 
 def overall(statuses) -> str:
@@ -213,7 +324,6 @@ def overall(statuses) -> str:
     if not st or INCONCLUSIVE in st:
         return INCONCLUSIVE
     return REPRODUCED
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -244,8 +354,9 @@ def _seeds_missing(agg_rows: pd.DataFrame, what: str) -> list[str]:
     if low.empty:
         return []
     cells = ", ".join(f"{r['model']} {_ds(r)}: {int(r['n'])}" for r in low.to_dict("records"))
-    return [f"≥ {MIN_SEEDS} non-diverged seeds for {what} (paper: {PAPER_DESIGN['seeds']}, this run: {cells}): "
-            "add seeds"]
+    return [
+        f"≥ {MIN_SEEDS} non-diverged seeds for {what} (paper: {PAPER_DESIGN['seeds']}, this run: {cells}): add seeds"
+    ]
 
 
 def _n_diverged_txt(agg_rows: pd.DataFrame) -> str:
@@ -271,11 +382,14 @@ def _reference_missing(vann: pd.DataFrame, metric: str, role: str = "") -> list[
     out = []
     for larger, edge, paper in ((True, "largest", PAPER_LARGEST), (False, "smallest", PAPER_SMALLEST)):
         r = a.loc[a["n_params"].astype(float).idxmax() if larger else a["n_params"].astype(float).idxmin()]
-        if (int(r["dendrites"]), int(r["somata"])) == (int(ref["dendrites"]), int(ref["somata"])) \
-                and not _is_at(r, paper, larger):
-            out.append(f"vANN's {what}{role} inside the sizes tried: it is at the {edge} vANN size the run tried "
-                       f"({_ds(r)}), so vANN may still improve beyond it: extend the grid towards "
-                       f"D={paper[0]}, S={paper[1]}")
+        if (int(r["dendrites"]), int(r["somata"])) == (int(ref["dendrites"]), int(ref["somata"])) and not _is_at(
+            r, paper, larger
+        ):
+            out.append(
+                f"vANN's {what}{role} inside the sizes tried: it is at the {edge} vANN size the run tried "
+                f"({_ds(r)}), so vANN may still improve beyond it: extend the grid towards "
+                f"D={paper[0]}, S={paper[1]}"
+            )
     return out
 
 
@@ -296,9 +410,11 @@ def _selection_missing(df: pd.DataFrame, dataset: str, selected: pd.DataFrame, m
         a = agg[(agg["model"] == model) & agg["test_acc_mean"].notna()]
         top = a.loc[a["n_params"].astype(float).idxmax()]
         if not _is_at(top, PAPER_LARGEST, True):
-            out.append(f"{model} never beat vANN's best mean accuracy within the sizes tried (largest {_ds(top)}), "
-                       f"so its paper network is not determined: extend the grid towards "
-                       f"D={PAPER_LARGEST[0]}, S={PAPER_LARGEST[1]}")
+            out.append(
+                f"{model} never beat vANN's best mean accuracy within the sizes tried (largest {_ds(top)}), "
+                f"so its paper network is not determined: extend the grid towards "
+                f"D={PAPER_LARGEST[0]}, S={PAPER_LARGEST[1]}"
+            )
     return out
 
 
@@ -306,8 +422,9 @@ def _preceding_untried(tried: set[tuple[int, int]], match: tuple[int, int]) -> l
     """The paper's grid sizes that come before ``match`` in the scan (D ascending, then S) and
     that the run did not try."""
     dm, sm = match
-    before = [(d, s) for d in PAPER_DESIGN["dendrites"] for s in PAPER_DESIGN["somata"]
-              if d < dm or (d == dm and s < sm)]
+    before = [
+        (d, s) for d in PAPER_DESIGN["dendrites"] for s in PAPER_DESIGN["somata"] if d < dm or (d == dm and s < sm)
+    ]
     return [c for c in before if c not in tried]
 
 
@@ -327,14 +444,18 @@ def table1(df: pd.DataFrame) -> pd.DataFrame:
         b = best[(best["model"] == m) & (best["dataset"] == d)] if len(best) else best
         if b is None or b.empty:
             for q, pv in (("test accuracy (%)", ref["test_acc_pct"]), ("test loss", ref["test_loss"])):
-                rows.append(_table_row("Table 1", d, m, q, paper=pv, status=NOT_RUN,
-                                       detail="no main-experiment runs"))
+                rows.append(_table_row("Table 1", d, m, q, paper=pv, status=NOT_RUN, detail="no main-experiment runs"))
             continue
         b = b.iloc[0]
-        detail = (f"best-accuracy configuration {_ds(b)}, {int(b['n_params'])} parameters, {int(b['n'])} seeds"
-                  + _n_diverged_txt(b.to_frame().T))
-        rows.append(_table_row("Table 1", d, m, "test accuracy (%)", 100 * b["test_acc_mean"],
-                               ref["test_acc_pct"], detail=detail))
+        detail = (
+            f"best-accuracy configuration {_ds(b)}, {int(b['n_params'])} parameters, {int(b['n'])} seeds"
+            + _n_diverged_txt(b.to_frame().T)
+        )
+        rows.append(
+            _table_row(
+                "Table 1", d, m, "test accuracy (%)", 100 * b["test_acc_mean"], ref["test_acc_pct"], detail=detail
+            )
+        )
         rows.append(_table_row("Table 1", d, m, "test loss", b["test_loss_mean"], ref["test_loss"], detail=detail))
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
@@ -358,18 +479,40 @@ def table2(df: pd.DataFrame, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
         where = f"its network {_ds(s.iloc[0])} ({s.iloc[0]['reason']})" if len(s) else ""
         b = agg[agg["model"] == m] if len(agg) else agg
         if seq.empty or b.empty:
-            why = ("no sequential-task runs" if seq.empty else f"no sequential runs at {where}" if where
-                   else "no main runs to fix its network from")
+            why = (
+                "no sequential-task runs"
+                if seq.empty
+                else f"no sequential runs at {where}"
+                if where
+                else "no main runs to fix its network from"
+            )
             for q, pv in (("test accuracy (%)", ref["test_acc_pct"]), ("test loss", ref["test_loss"])):
                 rows.append(_table_row("Table 2", dataset, m, q, paper=pv, status=NOT_RUN, detail=why))
             continue
         b = b.iloc[0]
         cfg = f"{where}, {int(b['n_params'])} parameters, {int(b['n'])} seeds" + _n_diverged_txt(b.to_frame().T)
-        rows.append(_table_row("Table 2", dataset, m, "test accuracy (%)", 100 * b["test_acc_mean"],
-                               ref["test_acc_pct"],
-                               detail=f"± {fmt(100 * b['test_acc_std'], '.2f')} (SD over seeds); {cfg}"))
-        rows.append(_table_row("Table 2", dataset, m, "test loss", b["test_loss_mean"], ref["test_loss"],
-                               detail=f"± {fmt(b['test_loss_std'], '.3g')} (SD over seeds); {cfg}"))
+        rows.append(
+            _table_row(
+                "Table 2",
+                dataset,
+                m,
+                "test accuracy (%)",
+                100 * b["test_acc_mean"],
+                ref["test_acc_pct"],
+                detail=f"± {fmt(100 * b['test_acc_std'], '.2f')} (SD over seeds); {cfg}",
+            )
+        )
+        rows.append(
+            _table_row(
+                "Table 2",
+                dataset,
+                m,
+                "test loss",
+                b["test_loss_mean"],
+                ref["test_loss"],
+                detail=f"± {fmt(b['test_loss_std'], '.3g')} (SD over seeds); {cfg}",
+            )
+        )
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
@@ -393,28 +536,55 @@ def claim_a(df: pd.DataFrame) -> pd.DataFrame:
             mv = match_vann(agg, metric) if len(vann) and vann[f"{metric}_mean"].notna().any() else None
             for m in CLAIM_A_MODELS:
                 check = f"{m} reaches vANN's {name} with ≥ {FOLD:g}× fewer parameters"
-                needs = (f"main runs of vANN and the dANN at the paper's epochs; ≥ {MIN_SEEDS} seeds per deciding "
-                         f"configuration; vANN's {name} inside the sizes tried (or at the paper's grid edge); a "
-                         f"matching configuration (a fold < {FOLD:g} counts only when the sizes before it in the "
-                         f"paper's scan were tried), or sizes up to D={PAPER_LARGEST[0]}, S={PAPER_LARGEST[1]} "
-                         "without one")
+                needs = (
+                    f"main runs of vANN and the dANN at the paper's epochs; ≥ {MIN_SEEDS} seeds per deciding "
+                    f"configuration; vANN's {name} inside the sizes tried (or at the paper's grid edge); a "
+                    f"matching configuration (a fold < {FOLD:g} counts only when the sizes before it in the "
+                    f"paper's scan were tried), or sizes up to D={PAPER_LARGEST[0]}, S={PAPER_LARGEST[1]} "
+                    "without one"
+                )
                 criterion = f"fold = vANN-best params / match params ≥ {FOLD:g}"
                 paper = FOLD
                 if mv is None:
-                    rows.append(_check("a", check, d, m, None, [f"vANN main runs on {dataset_title(d)}"], needs, criterion,
-                                       paper=paper))
+                    rows.append(
+                        _check(
+                            "a",
+                            check,
+                            d,
+                            m,
+                            None,
+                            [f"vANN main runs on {dataset_title(d)}"],
+                            needs,
+                            criterion,
+                            paper=paper,
+                        )
+                    )
                     continue
                 mine = agg[(agg["model"] == m) & agg[f"{metric}_mean"].notna()]
                 if mine.empty:
-                    rows.append(_check("a", check, d, m, None, [f"{m} main runs on {dataset_title(d)}"], needs, criterion,
-                                       paper=paper))
+                    rows.append(
+                        _check(
+                            "a",
+                            check,
+                            d,
+                            m,
+                            None,
+                            [f"{m} main runs on {dataset_title(d)}"],
+                            needs,
+                            criterion,
+                            paper=paper,
+                        )
+                    )
                     continue
                 r = mv[mv["model"] == m].iloc[0]
                 ref_row = vann[(vann["dendrites"] == r["ref_dendrites"]) & (vann["somata"] == r["ref_somata"])]
-                missing = (_main_epochs_missing(runs[runs["model"].isin(["vANN", m])], d)
-                           + _reference_missing(vann, metric))
-                ref_txt = (f"vANN's {name} {_fmt_metric(metric, r['ref_value'])} at D={r['ref_dendrites']}, "
-                           f"S={r['ref_somata']} ({int(r['ref_n_params'])} parameters)")
+                missing = _main_epochs_missing(runs[runs["model"].isin(["vANN", m])], d) + _reference_missing(
+                    vann, metric
+                )
+                ref_txt = (
+                    f"vANN's {name} {_fmt_metric(metric, r['ref_value'])} at D={r['ref_dendrites']}, "
+                    f"S={r['ref_somata']} ({int(r['ref_n_params'])} parameters)"
+                )
                 if r["status"] == "matched":
                     fold = float(r["fold_fewer"])
                     hit = mine[(mine["dendrites"] == r["dendrites"]) & (mine["somata"] == r["somata"])]
@@ -424,25 +594,44 @@ def claim_a(df: pd.DataFrame) -> pd.DataFrame:
                         tried = {(int(a), int(b)) for a, b in zip(mine["dendrites"], mine["somata"])}
                         skipped = _preceding_untried(tried, (int(r["dendrites"]), int(r["somata"])))
                         if skipped:
-                            missing.append(f"the paper's sizes that come before the match in the scan (D ascending, "
-                                               f"then S): the run skipped {len(skipped)} of them, e.g. "
-                                           + ", ".join(f"D={a}, S={b}" for a, b in skipped[:3])
-                                           + ", and one of them might match first")
-                    detail = (f"first beats it at D={r['dendrites']}, S={r['somata']} "
-                              f"({int(r['n_params'])} parameters, {name.split()[-1]} "
-                              f"{_fmt_metric(metric, r['value'])}); {ref_txt}"
-                              + _n_diverged_txt(pd.concat([ref_row, hit])))
-                    rows.append(_check("a", check, d, m, decided, missing, needs, criterion, value=fold, paper=paper,
-                                       detail=detail))
+                            missing.append(
+                                f"the paper's sizes that come before the match in the scan (D ascending, "
+                                f"then S): the run skipped {len(skipped)} of them, e.g. "
+                                + ", ".join(f"D={a}, S={b}" for a, b in skipped[:3])
+                                + ", and one of them might match first"
+                            )
+                    detail = (
+                        f"first beats it at D={r['dendrites']}, S={r['somata']} "
+                        f"({int(r['n_params'])} parameters, {name.split()[-1]} "
+                        f"{_fmt_metric(metric, r['value'])}); {ref_txt}" + _n_diverged_txt(pd.concat([ref_row, hit]))
+                    )
+                    rows.append(
+                        _check(
+                            "a", check, d, m, decided, missing, needs, criterion, value=fold, paper=paper, detail=detail
+                        )
+                    )
                 else:
                     top = mine.loc[mine["n_params"].astype(float).idxmax()]
                     missing += _seeds_missing(pd.concat([ref_row, mine]), f"vANN's best and every {m} size")
                     if not _is_at(top, PAPER_LARGEST, True):
-                        missing.append(f"{m} never matched within the sizes tried (largest {_ds(top)}), the paper's "
-                                       f"grid reaches D={PAPER_LARGEST[0]}, S={PAPER_LARGEST[1]}: extend it")
-                    rows.append(_check("a", check, d, m, NOT_REPRODUCED, missing, needs, criterion, paper=paper,
-                                       detail=f"never matched: no configuration beats {ref_txt}"
-                                       + _n_diverged_txt(mine)))
+                        missing.append(
+                            f"{m} never matched within the sizes tried (largest {_ds(top)}), the paper's "
+                            f"grid reaches D={PAPER_LARGEST[0]}, S={PAPER_LARGEST[1]}: extend it"
+                        )
+                    rows.append(
+                        _check(
+                            "a",
+                            check,
+                            d,
+                            m,
+                            NOT_REPRODUCED,
+                            missing,
+                            needs,
+                            criterion,
+                            paper=paper,
+                            detail=f"never matched: no configuration beats {ref_txt}" + _n_diverged_txt(mine),
+                        )
+                    )
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
@@ -455,11 +644,16 @@ def claim_b(df: pd.DataFrame) -> pd.DataFrame:
         for m in ["vANN"] + DANNS:
             grows_expected = m == "vANN"
             check = f"{m}'s test loss {'grows' if grows_expected else 'does not grow'} with size"
-            criterion = (f"Spearman ρ > 0 and p < {ALPHA}" if grows_expected
-                         else f"not (Spearman ρ > 0 and p < {ALPHA})")
-            needs = (f"main runs at the paper's epochs; ≥ {MIN_SIZES} sizes spanning ≥ {MIN_SPAN:g}× in "
-                     f"parameters; ≥ {MIN_SEEDS} seeds per size; no significant rise for a dANN, a significant "
-                     "rise for vANN")
+            criterion = (
+                f"Spearman ρ > 0 and p < {ALPHA} (ρ ≤ 0: not reproduced; ρ > 0 with p ≥ {ALPHA}: inconclusive)"
+                if grows_expected
+                else f"not (Spearman ρ > 0 and p < {ALPHA})"
+            )
+            needs = (
+                f"main runs at the paper's epochs; ≥ {MIN_SIZES} sizes spanning ≥ {MIN_SPAN:g}× in "
+                f"parameters; ≥ {MIN_SEEDS} seeds per size; no significant rise for a dANN, a significant "
+                "rise for vANN"
+            )
             r = runs[runs["model"] == m]
             if r.empty:
                 rows.append(_check("b", check, d, m, None, [f"{m} main runs on {dataset_title(d)}"], needs, criterion))
@@ -477,13 +671,22 @@ def claim_b(df: pd.DataFrame) -> pd.DataFrame:
             if not is_finite(rho):
                 missing.append("a test loss that varies across ≥ 3 finite runs")
                 decided = None
+            elif grows_expected and rho > 0 and not p < ALPHA:
+                # a rise that this run cannot tell from noise neither confirms nor refutes the claim
+                decided = None
+                missing.append(
+                    f"a significant rise or none at all (ρ = {fmt(rho, '.2f')} > 0, p {_p_txt(p)}): "
+                    f"more seeds or larger {m} sizes"
+                )
             else:
                 grows = rho > 0 and p < ALPHA
                 decided = REPRODUCED if grows == grows_expected else NOT_REPRODUCED
             dropped = len(r) - len(ok)
-            detail = (f"ρ = {fmt(rho, '.2f')}, p {_p_txt(p)} over {len(ok)} finite runs at {len(sizes)} sizes "
-                      f"({fmt(span, '.3g')}× span)"
-                      + (f"; {dropped} diverged run{'s' if dropped != 1 else ''} left out" if dropped else ""))
+            detail = (
+                f"ρ = {fmt(rho, '.2f')}, p {_p_txt(p)} over {len(ok)} finite runs at {len(sizes)} sizes "
+                f"({fmt(span, '.3g')}× span)"
+                + (f"; {dropped} diverged run{'s' if dropped != 1 else ''} left out" if dropped else "")
+            )
             rows.append(_check("b", check, d, m, decided, missing, needs, criterion, value=rho, detail=detail))
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
@@ -502,15 +705,35 @@ def claim_c(nodes: pd.DataFrame | None, df: pd.DataFrame | None = None) -> pd.Da
     (:func:`~dendritic.trials.select_networks`) and the run's epochs; without it those two
     requirements are reported missing."""
     rows = []
-    crit = {m: ("class-specific (SI = 1) share of the SI ≥ 1 nodes > 0.5" if m == "vANN"
-                else "mixed-selective (SI ≥ 2) share of the SI ≥ 1 nodes > 0.5") for m in COMPARED_MODELS}
-    needs = ("the node table of the paper's networks (analysis.selection: paper) from main runs at the paper's "
-             f"epochs with ≥ {MIN_SEEDS} seeds; vANN's best accuracy inside the sizes tried (it fixes the networks)")
+    crit = {
+        m: (
+            "class-specific (SI = 1) share of the SI ≥ 1 nodes > 0.5"
+            if m == "vANN"
+            else "mixed-selective (SI ≥ 2) share of the SI ≥ 1 nodes > 0.5"
+        )
+        for m in COMPARED_MODELS
+    }
+    needs = (
+        "the node table of the paper's networks (analysis.selection: paper) from main runs at the paper's "
+        f"epochs with ≥ {MIN_SEEDS} seeds; vANN's best accuracy inside the sizes tried (it fixes the networks)"
+    )
     if nodes is None or nodes.empty:
         for m in COMPARED_MODELS:
-            rows.append(_check("c", f"{m} nodes are mostly {'class-specific' if m == 'vANN' else 'mixed-selective'}",
-                               "", m, None, ["the node analyses (results/analysis/node_stats.csv, run when "
-                                             "analysis.dataset has main-experiment runs)"], needs, crit[m]))
+            rows.append(
+                _check(
+                    "c",
+                    f"{m} nodes are mostly {'class-specific' if m == 'vANN' else 'mixed-selective'}",
+                    "",
+                    m,
+                    None,
+                    [
+                        "the node analyses (results/analysis/node_stats.csv, run when "
+                        "analysis.dataset has main-experiment runs)"
+                    ],
+                    needs,
+                    crit[m],
+                )
+            )
         return pd.DataFrame(rows, columns=CSV_COLUMNS)
     nodes = nodes.assign(_active=_active(nodes).to_numpy())
     for d in sorted(set(nodes["dataset"])):
@@ -536,8 +759,10 @@ def claim_c(nodes: pd.DataFrame | None, df: pd.DataFrame | None = None) -> pd.Da
                     net = f"network D={want[0]}, S={want[1]} ({s['reason']})"
                     if got != [want]:
                         have = ", ".join(f"D={a}, S={b}" for a, b in got)
-                        missing.append(f"the node table of {m}'s paper network D={want[0]}, S={want[1]} "
-                                       f"({s['reason']}), it holds {have}: set analysis.selection: paper")
+                        missing.append(
+                            f"the node table of {m}'s paper network D={want[0]}, S={want[1]} "
+                            f"({s['reason']}), it holds {have}: set analysis.selection: paper"
+                        )
                 elif len(s):
                     missing.append("dendrites and somata in the node table (to check its networks)")
             if "seed" in n and n["seed"].nunique() < MIN_SEEDS:
@@ -549,13 +774,19 @@ def claim_c(nodes: pd.DataFrame | None, df: pd.DataFrame | None = None) -> pd.Da
                 decided = None
             else:
                 decided = REPRODUCED if value > MOSTLY else NOT_REPRODUCED
-            layers = "; ".join(
-                f"{lay}: {fmt(selectivity_shares(g['selectivity'].where(g['_active']))['mixed'], '.2f')} mixed"
-                for lay, g in n.groupby("layer", sort=False)) if "layer" in n else ""
-            detail = (f"{sh['n_counted']} of {sh['n_nodes']} nodes counted (SI ≥ 1); left out: {sh['n_never_active']} "
-                      f"never active, {sh['n_si0']} with SI = 0; mixed {fmt(sh['mixed'], '.2f')}, class-specific "
-                      f"{fmt(sh['specific'], '.2f')}" + (f" ({layers})" if layers else "")
-                      + (f"; {net}" if net else ""))
+            layers = (
+                "; ".join(
+                    f"{lay}: {fmt(selectivity_shares(g['selectivity'].where(g['_active']))['mixed'], '.2f')} mixed"
+                    for lay, g in n.groupby("layer", sort=False)
+                )
+                if "layer" in n
+                else ""
+            )
+            detail = (
+                f"{sh['n_counted']} of {sh['n_nodes']} nodes counted (SI ≥ 1); left out: {sh['n_never_active']} "
+                f"never active, {sh['n_si0']} with SI = 0; mixed {fmt(sh['mixed'], '.2f')}, class-specific "
+                f"{fmt(sh['specific'], '.2f')}" + (f" ({layers})" if layers else "") + (f"; {net}" if net else "")
+            )
             rows.append(_check("c", check, d, m, decided, missing, needs, crit[m], value=value, detail=detail))
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
@@ -569,11 +800,19 @@ def _rank(table: pd.DataFrame, col: str, higher: bool, scale: float = 1.0) -> tu
         return float("nan"), 0, "no finite value for dANN-LRF"
     v = float(t.loc[t["model"] == "dANN-LRF", f"{col}_mean"].iloc[0]) * scale
     others = t[t["model"] != "dANN-LRF"]
-    txt = ", ".join(f"{m} {fmt(x * scale, '.4g')} ± {fmt(sd * scale, '.2g')}" for m, x, sd in
-                    zip(t["model"], t[f"{col}_mean"], t[f"{col}_std"]))
-    return v, order.index("dANN-LRF") + 1, (f"rank {order.index('dANN-LRF') + 1} of {len(order)} "
-                                            f"({'higher' if higher else 'lower'} is better): {txt}"
-                                            if len(others) else "no other model")
+    txt = ", ".join(
+        f"{m} {fmt(x * scale, '.4g')} ± {fmt(sd * scale, '.2g')}"
+        for m, x, sd in zip(t["model"], t[f"{col}_mean"], t[f"{col}_std"])
+    )
+    return (
+        v,
+        order.index("dANN-LRF") + 1,
+        (
+            f"rank {order.index('dANN-LRF') + 1} of {len(order)} ({'higher' if higher else 'lower'} is better): {txt}"
+            if len(others)
+            else "no other model"
+        ),
+    )
 
 
 def claim_d(df: pd.DataFrame, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
@@ -582,93 +821,182 @@ def claim_d(df: pd.DataFrame, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
     rows = []
     selected = select_networks(df, dataset, "paper", models=COMPARED_MODELS)
     sel_missing = [x for m in COMPARED_MODELS for x in _selection_missing(df, dataset, selected, m)]
-    base_needs = (f"the paper's networks of {', '.join(COMPARED_MODELS)} (vANN's best accuracy inside the sizes "
-                  f"tried) and ≥ {MIN_SEEDS} seeds at each")
+    base_needs = (
+        f"the paper's networks of {', '.join(COMPARED_MODELS)} (vANN's best accuracy inside the sizes "
+        f"tried) and ≥ {MIN_SEEDS} seeds at each"
+    )
 
     noise_all = _experiment(df, "noise", dataset)
     needs = f"noise runs at every selected (D, S) and σ, at the paper's epochs; {base_needs}"
     if noise_all.empty:
-        rows.append(_check("d", "dANN-LRF is the most efficient model under noise", dataset, "dANN-LRF", None,
-                           [f"noise-experiment runs on {dataset_title(dataset)} (experiments.noise)"], needs,
-                           "highest accuracy efficiency, lowest loss efficiency at every σ"))
+        rows.append(
+            _check(
+                "d",
+                "dANN-LRF is the most efficient model under noise",
+                dataset,
+                "dANN-LRF",
+                None,
+                [f"noise-experiment runs on {dataset_title(dataset)} (experiments.noise)"],
+                needs,
+                "highest accuracy efficiency, lowest loss efficiency at every σ",
+            )
+        )
     else:
         nr = noise_runs(df, dataset, selected, COMPARED_MODELS)
         sigmas = sorted({float(s) for s in noise_all["sigma"] if s})
         miss = missing_cells(nr, selected, "sigma", [0.0] + sigmas)
         cells_missing = []
         if len(miss):
-            txt = ", ".join(f"{m} D={int(a)}, S={int(b)} at σ {'/'.join(f'{x:g}' for x in sorted(g['sigma']))}"
-                            for (m, a, b), g in miss.groupby(["model", "dendrites", "somata"]))
-            cells_missing.append(f"noise runs at the selected networks ({txt}): add these sizes to "
-                                 "experiments.noise (f is normalised over all of them)")
+            txt = ", ".join(
+                f"{m} D={int(a)}, S={int(b)} at σ {'/'.join(f'{x:g}' for x in sorted(g['sigma']))}"
+                for (m, a, b), g in miss.groupby(["model", "dendrites", "somata"])
+            )
+            cells_missing.append(
+                f"noise runs at the selected networks ({txt}): add these sizes to "
+                "experiments.noise (f is normalised over all of them)"
+            )
         table = efficiency_table(nr, norm_by=("dataset",)) if len(nr) else pd.DataFrame()
-        common = sel_missing + cells_missing + _epochs_missing(
-            noise_all[noise_all["model"].isin(COMPARED_MODELS)], PAPER_DESIGN["epochs"].get(dataset, 0),
-            "noise runs", f"training.epochs.{dataset}")
+        common = (
+            sel_missing
+            + cells_missing
+            + _epochs_missing(
+                noise_all[noise_all["model"].isin(COMPARED_MODELS)],
+                PAPER_DESIGN["epochs"].get(dataset, 0),
+                "noise runs",
+                f"training.epochs.{dataset}",
+            )
+        )
         for s in sigmas:
             t = table[table["sigma"] == s] if len(table) else table
             for col, higher, what in (("acc_eff", True, "accuracy efficiency"), ("loss_eff", False, "loss efficiency")):
                 check = f"σ = {s:g}: dANN-LRF has the {'highest' if higher else 'lowest'} {what}"
                 if t.empty:
-                    rows.append(_check("d", check, dataset, "dANN-LRF", None, common or ["runs at this σ"], needs,
-                                       f"rank 1 of {len(COMPARED_MODELS)}"))
+                    rows.append(
+                        _check(
+                            "d",
+                            check,
+                            dataset,
+                            "dANN-LRF",
+                            None,
+                            common or ["runs at this σ"],
+                            needs,
+                            f"rank 1 of {len(COMPARED_MODELS)}",
+                        )
+                    )
                     continue
                 v, rank, txt = _rank(t, col, higher)
                 missing = common + _seeds_missing(t, f"every network at σ = {s:g}")
                 decided = (REPRODUCED if rank == 1 else NOT_REPRODUCED) if rank else None
-                rows.append(_check("d", check, dataset, "dANN-LRF", decided, missing, needs,
-                                   f"rank 1 of {len(COMPARED_MODELS)}", value=v, detail=txt + _n_diverged_txt(t)))
+                rows.append(
+                    _check(
+                        "d",
+                        check,
+                        dataset,
+                        "dANN-LRF",
+                        decided,
+                        missing,
+                        needs,
+                        f"rank 1 of {len(COMPARED_MODELS)}",
+                        value=v,
+                        detail=txt + _n_diverged_txt(t),
+                    )
+                )
 
     seq_all = _experiment(df, "sequential", dataset)
     needs = f"sequential runs at every selected (D, S), {SEQUENTIAL_EPOCHS} epochs; {base_needs}"
     if seq_all.empty:
-        rows.append(_check("d", "dANN-LRF is the best model in the sequential task", dataset, "dANN-LRF", None,
-                           [f"sequential-task runs on {dataset_title(dataset)} (experiments.sequential)"], needs,
-                           "highest mean test accuracy, lowest mean test loss"))
+        rows.append(
+            _check(
+                "d",
+                "dANN-LRF is the best model in the sequential task",
+                dataset,
+                "dANN-LRF",
+                None,
+                [f"sequential-task runs on {dataset_title(dataset)} (experiments.sequential)"],
+                needs,
+                "highest mean test accuracy, lowest mean test loss",
+            )
+        )
         return pd.DataFrame(rows, columns=CSV_COLUMNS)
     sr = sequential_runs(df, dataset, selected, COMPARED_MODELS)
     miss = missing_cells(sr, selected)
     common = list(sel_missing)
     if len(miss):
-        common.append("sequential runs at the selected networks (" + ", ".join(
-            f"{r['model']} {_ds(r)}" for r in miss.to_dict("records")) + "): add these sizes to experiments.sequential")
-    common += _epochs_missing(seq_all[seq_all["model"].isin(COMPARED_MODELS)], SEQUENTIAL_EPOCHS,
-                              "sequential runs", "experiments.sequential.epochs")
+        common.append(
+            "sequential runs at the selected networks ("
+            + ", ".join(f"{r['model']} {_ds(r)}" for r in miss.to_dict("records"))
+            + "): add these sizes to experiments.sequential"
+        )
+    common += _epochs_missing(
+        seq_all[seq_all["model"].isin(COMPARED_MODELS)],
+        SEQUENTIAL_EPOCHS,
+        "sequential runs",
+        "experiments.sequential.epochs",
+    )
     table = efficiency_table(sr, norm_by=("dataset",)) if len(sr) else pd.DataFrame()
     others = sorted(set(seq_all["model"]) - set(COMPARED_MODELS), key=legend_key)
     ref = PAPER_TABLE2.set_index("model").loc["dANN-LRF"]
     for col, higher, what, paper, scale in (
-            ("test_acc", True, "highest mean test accuracy (%)", ref["test_acc_pct"], 100),
-            ("test_loss", False, "lowest mean test loss", ref["test_loss"], 1)):
+        ("test_acc", True, "highest mean test accuracy (%)", ref["test_acc_pct"], 100),
+        ("test_loss", False, "lowest mean test loss", ref["test_loss"], 1),
+    ):
         check = f"sequential task: dANN-LRF has the {what}"
         crit = f"rank 1 among {', '.join(COMPARED_MODELS)} (Table 2)"
         if table.empty:
-            rows.append(_check("d", check, dataset, "dANN-LRF", None, common or ["sequential runs"], needs, crit,
-                               paper=paper))
+            rows.append(
+                _check("d", check, dataset, "dANN-LRF", None, common or ["sequential runs"], needs, crit, paper=paper)
+            )
             continue
         v, rank, txt = _rank(table, col, higher, scale)
         missing = common + _seeds_missing(table, "every network")
         decided = (REPRODUCED if rank == 1 else NOT_REPRODUCED) if rank else None
         if others:
             txt += f"; not in Table 2, not ranked: {', '.join(others)}"
-        rows.append(_check("d", check, dataset, "dANN-LRF", decided, missing, needs, crit, value=v,
-                           paper=paper, detail=txt + _n_diverged_txt(table)))
+        rows.append(
+            _check(
+                "d",
+                check,
+                dataset,
+                "dANN-LRF",
+                decided,
+                missing,
+                needs,
+                crit,
+                value=v,
+                paper=paper,
+                detail=txt + _n_diverged_txt(table),
+            )
+        )
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
 def _overall_row(cid: str, part: pd.DataFrame) -> dict:
     st = list(part["status"])
     counts = {s: st.count(s) for s in STATUSES}
-    summary = (f"{counts[REPRODUCED]} reproduced, {counts[NOT_REPRODUCED]} not reproduced, "
-               f"{counts[INCONCLUSIVE]} inconclusive of {len(st)} checks")
+    summary = (
+        f"{counts[REPRODUCED]} reproduced, {counts[NOT_REPRODUCED]} not reproduced, "
+        f"{counts[INCONCLUSIVE]} inconclusive of {len(st)} checks"
+    )
     if cid == "a":
         folds = part.loc[part["status"] != INCONCLUSIVE, "value"].dropna()
         if len(folds):
             summary += f"; decided folds {folds.min():.3g}× – {folds.max():.3g}×"
     need = list(dict.fromkeys(x for m in part["missing"] if m for x in str(m).split(MISSING_SEP)))
-    return dict(section="claim", claim=cid, check="overall", dataset="", model="all", status=overall(st),
-                value=float(counts[REPRODUCED]), paper=np.nan, difference=np.nan, criterion="every check holds",
-                needs="", missing=MISSING_SEP.join(need), detail=summary)
+    return dict(
+        section="claim",
+        claim=cid,
+        check="overall",
+        dataset="",
+        model="all",
+        status=overall(st),
+        value=float(counts[REPRODUCED]),
+        paper=np.nan,
+        difference=np.nan,
+        criterion="every check holds",
+        needs="",
+        missing=MISSING_SEP.join(need),
+        detail=summary,
+    )
 
 
 def check_claims(df: pd.DataFrame, nodes: pd.DataFrame | None = None, dataset: str = PRIMARY_DATASET) -> pd.DataFrame:
