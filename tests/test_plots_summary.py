@@ -13,21 +13,9 @@ from dendritic.datasets import save_prepared
 from dendritic.plots import efficiency as eff
 from dendritic.plots import experiments as exp
 from dendritic.plots import fig7
+from dendritic.wiring import MODEL_NAMES
 
-ALL_MODELS = [
-    "dANN-R",
-    "dANN-LRF",
-    "dANN-GRF",
-    "pdANN",
-    "vANN",
-    "vANN-R",
-    "vANN-LRF",
-    "vANN-GRF",
-    "sANN",
-    "sANN-LRF",
-    "sANN-GRF",
-    "psANN",
-]
+ALL_MODELS = list(MODEL_NAMES)  # the paper's twelve models (pinned in test_models.py)
 FIG2 = ["dANN-R", "dANN-LRF", "dANN-GRF", "pdANN", "vANN"]
 #: the models of the shared synthetic summary: two (dANN-X, vANN-X) and two (dANN-X, sANN-X) pairs
 SMALL = ["dANN-R", "dANN-LRF", "pdANN", "vANN", "vANN-LRF", "sANN-LRF", "psANN"]
