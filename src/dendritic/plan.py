@@ -129,6 +129,13 @@ def test_noise_planned(cells, config: Mapping[str, Any]) -> bool:
     return bool(config["analysis"]["test_noise"]["enabled"]) and any(c.experiment == "main" for c in cells)
 
 
+def related_tables(cells, config: Mapping[str, Any]) -> dict[str, str]:
+    """The result tables of the neighbouring systems that the configuration produces, by name
+    (the keys the verdict's checks read, :mod:`dendritic.reproduction.related`): ``{name: path}``."""
+    tables: dict[str, str] = {}
+    return tables
+
+
 def noise_examples_dataset(cells) -> str | None:
     """The prepared dataset whose images Fig. 7 shows noisy (:func:`noise_dataset`), when the
     noise experiment runs on it; else None (Fig. 7 then draws without the example images)."""

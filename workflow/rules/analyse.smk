@@ -89,6 +89,7 @@ rule analysis_tables:
 rule reproduction:
     input:
         **({"nodes": "results/analysis/node_stats.csv"} if ANALYSES else {}),
+        **RELATED_TABLES,
         summary="results/summary.csv",
     output:
         md=report(
@@ -109,5 +110,6 @@ rule reproduction:
             "analysis": {"selection": config["analysis"]["selection"]},
         },
         dataset=noise_dataset(PLANNED),
+        related_tables=list(RELATED_TABLES),
     script:
         "../scripts/reproduction.py"

@@ -20,6 +20,7 @@ from dendritic.plan import (
     planned_cells,
     planned_figures,
     read_selected_networks,
+    related_tables,
     test_noise_planned,
 )
 
@@ -41,7 +42,7 @@ DEFERRED = deferred_experiments(config)
 wildcard_constraints:
     experiment="|".join(EXPERIMENTS),
     dataset="[a-z0-9]+",
-    model="[A-Za-z]+(-[A-Z]+)?",
+    model="[A-Za-z]+(-[A-Za-z]+)*",
     cell=r"D\d+_S\d+[^/]*",
 
 
@@ -138,6 +139,8 @@ def analysis_dataset_cells(models=None):
 #: each with its plotting parameters; every registered figure's parameters (rules exist for all).
 ANALYSES = analyses_planned(PLANNED, config)
 TEST_NOISE = test_noise_planned(PLANNED, config)
+#: The neighbouring systems' result tables the verdict reads ({name: path}; dendritic.plan).
+RELATED_TABLES = related_tables(PLANNED, config)
 VERDICT = bool(PLANNED)
 PLANNED_FIGURES = planned_figures(PLANNED, config, FIG2_MODELS)
 FIGURE_PARAMS = figure_params(PLANNED, config, FIG2_MODELS)
@@ -151,6 +154,7 @@ def all_targets():
         targets += [f"results/analysis/{t}.csv" for t in ANALYSIS_TABLES]
     if TEST_NOISE:
         targets.append("results/test_noise.csv")
+    targets += list(RELATED_TABLES.values())
     if VERDICT:
         targets += ["results/reproduction.md", "results/reproduction.csv"]
     for name in PLANNED_FIGURES:

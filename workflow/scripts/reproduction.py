@@ -11,4 +11,5 @@ write_reproduction(
     config=snakemake.params.config,
     node_stats_path=snakemake.input.get("nodes"),  # named input, when analyses run
     dataset=snakemake.params.dataset,
+    table_paths={name: snakemake.input[name] for name in snakemake.params.related_tables},
 )

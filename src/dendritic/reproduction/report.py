@@ -46,6 +46,7 @@ from dendritic.reproduction.claims import (
     table1,
     table2,
 )
+from dendritic.reproduction.related import related_claims, system_modules
 from dendritic.trials import diverged_mask
 
 
@@ -179,13 +180,19 @@ CLAIM_CRITERIA = {
 
 
 def build_report(
-    df: pd.DataFrame, config: Mapping[str, Any], nodes: pd.DataFrame | None = None, dataset: str = PRIMARY_DATASET
+    df: pd.DataFrame,
+    config: Mapping[str, Any],
+    nodes: pd.DataFrame | None = None,
+    dataset: str = PRIMARY_DATASET,
+    tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[str, pd.DataFrame]:
-    """The Markdown report and the CSV frame (:data:`CSV_COLUMNS`)."""
+    """The Markdown report and the CSV frame (:data:`CSV_COLUMNS`). ``tables``: the result tables
+    the neighbouring systems' checks read (:mod:`dendritic.reproduction.related`), by name."""
     t1, t2 = table1(df), table2(df, dataset)
     claims = check_claims(df, nodes, dataset)
-    frame = pd.concat([t1, t2, claims], ignore_index=True)
-    return _markdown(df, config, t1, t2, claims, dataset), frame
+    related = related_claims(df, tables or {})
+    frame = pd.concat([t1, t2, claims, related], ignore_index=True)
+    return _markdown(df, config, t1, t2, claims, dataset, related), frame
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -449,7 +456,43 @@ def _footer() -> list[str]:
     return L
 
 
-def _markdown(df, config, t1, t2, claims, dataset) -> str:
+def _related_section(related: pd.DataFrame) -> list[str]:
+    """The neighbouring systems' claims (:mod:`dendritic.reproduction.related`): one table per
+    system, each claim's overall status first, then its checks."""
+    if not len(related):
+        return []
+    L: list[str] = ["## Neighbouring systems", ""]
+    L.append(
+        "The same grid, seeds and parameter counting applied to ideas next to the paper's (one "
+        "table per system; claim ids as in `results/reproduction.csv`, section `related`)."
+    )
+    L.append("")
+    for module in system_modules():
+        part = related[related["claim"].isin(list(module.CLAIMS))]
+        if not len(part):
+            continue
+        L += [f"### {module.TITLE}", ""]
+        body = []
+        for cid, text in module.CLAIMS.items():
+            for r in part[part["claim"] == cid].to_dict("records"):
+                head = r["check"] == "overall"
+                body.append(
+                    [
+                        f"**{cid}** {text}" if head else cid,
+                        "overall" if head else r["check"],
+                        f"**{r['status']}**" if head else _MARK[r["status"]],
+                        "" if head else _value_txt(r),
+                        "" if head else _paper_txt(r),
+                        (f"**missing:** {r['missing'].replace(MISSING_SEP, '; ')}. " if r["missing"] else "")
+                        + ("" if head else str(r["detail"])),
+                    ]
+                )
+        L += _md_table(["claim", "check", "status", "this run", "paper", "details"], body)
+        L.append("")
+    return L
+
+
+def _markdown(df, config, t1, t2, claims, dataset, related=None) -> str:
     """The whole report: the sections in order, one blank line after each."""
     L = (
         _intro(df)
@@ -459,6 +502,7 @@ def _markdown(df, config, t1, t2, claims, dataset) -> str:
         + _claims_section(claims)
         + _table1_section(t1)
         + _table2_section(df, t2, dataset)
+        + _related_section(related if related is not None else pd.DataFrame())
         + _footer()
     )
     return "\n".join(L)
@@ -471,13 +515,16 @@ def write_reproduction(
     config: Mapping[str, Any],
     node_stats_path: str | Path | None = None,
     dataset: str = PRIMARY_DATASET,
+    table_paths: Mapping[str, str | Path] | None = None,
 ) -> pd.DataFrame:
-    """Read the summary (and the node table, when given), write the report and the CSV atomically."""
+    """Read the summary (and the node table and the neighbouring systems' tables, when given),
+    write the report and the CSV atomically."""
     from dendritic.summary import load_summary  # here: dendritic.summary imports torch (training)
 
     df = load_summary(summary_path)
     nodes = pd.read_csv(node_stats_path) if node_stats_path else None
-    md, frame = build_report(df, config, nodes, dataset)
+    tables = {name: pd.read_csv(path) for name, path in (table_paths or {}).items()}
+    md, frame = build_report(df, config, nodes, dataset, tables)
     runio.write_atomic(md_path, lambda p: Path(p).write_text(md, encoding="utf-8"))
     runio.write_atomic(csv_path, lambda p: frame.to_csv(p, index=False, float_format="%.6g"))
     return frame

@@ -1,0 +1,92 @@
+"""The neighbouring systems' verdict rows (section ``related`` of ``results/reproduction.csv``,
+"Neighbouring systems" in ``results/reproduction.md``): claims A1-A3 (DAC units, Metta et al.,
+WACV 2024), B1-B5 (a sign-preserving learning rule; stand-in: exponentiated gradients, Cornford
+et al. 2024), C1-C4 (iterative magnitude pruning, Bain 2022, Sec. 4.1) and C5-C8 (active
+dendrites on permuted Fashion-MNIST, Iyer et al. 2022; Bain 2022, Sec. 4.2).
+
+Each system is one module of this package listed in :data:`SYSTEMS`. A module defines
+
+* ``TITLE``: the system's heading in the report;
+* ``CLAIMS``: ``{claim id: the claim in one sentence}``, in the report's order;
+* ``TABLES``: the names of the result tables its rows read (keys of ``tables`` below);
+* ``rows(df, tables) -> list[dict]``: its checks, each made with :func:`related_check`, from the
+  summary (``df``, one row per run) and ``tables`` (``{name: DataFrame}``; a table the run did
+  not plan is absent, and its checks are then ``inconclusive``, saying what to run).
+
+The statuses and their meaning are those of the paper's claims
+(:mod:`dendritic.reproduction.claims`). Imports neither matplotlib nor :mod:`dendritic.plots`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from dendritic.reproduction.claims import CSV_COLUMNS, MISSING_SEP, _check, overall
+
+#: The section of the neighbouring systems' rows in ``results/reproduction.csv``.
+SECTION = "related"
+
+#: The systems' modules (in ``dendritic.reproduction``), in the report's order.
+SYSTEMS: tuple[str, ...] = ()
+
+
+def system_modules() -> list[Any]:
+    return [importlib.import_module(f"dendritic.reproduction.{name}") for name in SYSTEMS]
+
+
+def related_check(
+    claim: str,
+    check: str,
+    dataset: str,
+    model: str,
+    decided: str | None,
+    missing: Sequence[str],
+    needs: str,
+    criterion: str,
+    value=np.nan,
+    paper=np.nan,
+    detail: str = "",
+) -> dict:
+    """One check of a neighbouring system's claim: ``inconclusive`` when anything is in
+    ``missing`` (or ``decided`` is None), else ``decided``."""
+    row = _check(claim, check, dataset, model, decided, missing, needs, criterion, value, paper, detail)
+    row["section"] = SECTION
+    return row
+
+
+def related_claims(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every system's checks plus one ``overall`` row per claim (columns :data:`CSV_COLUMNS`)."""
+    frames = []
+    for module in system_modules():
+        checks = pd.DataFrame(module.rows(df, tables), columns=CSV_COLUMNS)
+        for cid in module.CLAIMS:
+            part = checks[checks["claim"] == cid]
+            frames.append(part)
+            need = list(dict.fromkeys(x for m in part["missing"] if m for x in str(m).split(MISSING_SEP)))
+            frames.append(
+                pd.DataFrame(
+                    [
+                        dict(
+                            section=SECTION,
+                            claim=cid,
+                            check="overall",
+                            dataset="",
+                            model="all",
+                            status=overall(part["status"]),
+                            value=np.nan,
+                            paper=np.nan,
+                            difference=np.nan,
+                            criterion="every check holds",
+                            needs="",
+                            missing=MISSING_SEP.join(need),
+                            detail=f"{len(part)} checks",
+                        )
+                    ],
+                    columns=CSV_COLUMNS,
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CSV_COLUMNS)
