@@ -25,7 +25,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dendritic.reproduction.claims import CSV_COLUMNS, MISSING_SEP, _check, overall
+from dendritic.reproduction.claims import CSV_COLUMNS, MISSING_SEP, _check, fmt, is_finite, overall
+from dendritic.reproduction.markdown import MARK, md_table
 
 #: The section of the neighbouring systems' rows in ``results/reproduction.csv``.
 SECTION = "related"
@@ -90,3 +91,44 @@ def related_claims(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.D
                 )
             )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CSV_COLUMNS)
+
+
+def _number(v) -> str:
+    return fmt(v, ".4g") if is_finite(v) else "–"
+
+
+def related_markdown(related: pd.DataFrame) -> list[str]:
+    """The report's "Neighbouring systems" section: one table per system, each claim's overall
+    status first, then its checks ([] when no system ran)."""
+    if not len(related):
+        return []
+    L: list[str] = ["## Neighbouring systems", ""]
+    L.append(
+        "Ideas next to the paper's, on the same data, seeds, protocol and parameter counting (claim ids "
+        f"as in `results/reproduction.csv`, section `{SECTION}`). Paper values from other datasets or "
+        "architectures are informational."
+    )
+    L.append("")
+    for module in system_modules():
+        part = related[related["claim"].isin(list(module.CLAIMS))]
+        if not len(part):
+            continue
+        L += [f"### {module.TITLE}", ""]
+        body = []
+        for cid, text in module.CLAIMS.items():
+            for r in part[part["claim"] == cid].to_dict("records"):
+                head = r["check"] == "overall"
+                missing = f"**missing:** {r['missing'].replace(MISSING_SEP, '; ')}. " if r["missing"] else ""
+                body.append(
+                    [
+                        f"**{cid}** {text}" if head else cid,
+                        "overall" if head else r["check"],
+                        f"**{r['status']}**" if head else MARK[r["status"]],
+                        "" if head else _number(r["value"]),
+                        "" if head else _number(r["paper"]),
+                        missing + ("" if head else str(r["detail"])),
+                    ]
+                )
+        L += md_table(["claim", "check", "status", "this run", "paper", "details"], body)
+        L.append("")
+    return L

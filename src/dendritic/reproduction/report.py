@@ -29,16 +29,13 @@ from dendritic.reproduction.claims import (
     ALPHA,
     CSV_COLUMNS,
     FOLD,
-    INCONCLUSIVE,
     MIN_SEEDS,
     MIN_SIZES,
     MIN_SPAN,
     MISSING_SEP,
     MOSTLY,
-    NOT_REPRODUCED,
     NOT_RUN,
     PAPER_TABLE2,
-    REPRODUCED,
     TABLE_MODELS,
     check_claims,
     fmt,
@@ -46,7 +43,9 @@ from dendritic.reproduction.claims import (
     table1,
     table2,
 )
-from dendritic.reproduction.related import related_claims, system_modules
+from dendritic.reproduction.markdown import MARK as _MARK
+from dendritic.reproduction.markdown import md_table as _md_table
+from dendritic.reproduction.related import related_claims, related_markdown
 from dendritic.trials import diverged_mask
 
 
@@ -195,12 +194,6 @@ def build_report(
     return _markdown(df, config, t1, t2, claims, dataset, related), frame
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in r) + " |" for r in rows]
-    return out
-
-
 def _cell(rows: pd.DataFrame, q: str, spec: str) -> str:
     r = rows[rows["check"] == q]
     if r.empty:
@@ -238,9 +231,6 @@ def _paper_txt(r) -> str:
     if r["claim"] == "c":
         return "mostly " + ("class-specific" if r["model"] == "vANN" else "mixed")
     return (fmt(r["paper"], ".4g") + " (Table 2)") if is_finite(r["paper"]) else "dANN-LRF best (Fig. 7b)"
-
-
-_MARK = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ not reproduced", INCONCLUSIVE: "? inconclusive"}
 
 
 def _intro(df: pd.DataFrame) -> list[str]:
@@ -456,42 +446,6 @@ def _footer() -> list[str]:
     return L
 
 
-def _related_section(related: pd.DataFrame) -> list[str]:
-    """The neighbouring systems' claims (:mod:`dendritic.reproduction.related`): one table per
-    system, each claim's overall status first, then its checks."""
-    if not len(related):
-        return []
-    L: list[str] = ["## Neighbouring systems", ""]
-    L.append(
-        "The same grid, seeds and parameter counting applied to ideas next to the paper's (one "
-        "table per system; claim ids as in `results/reproduction.csv`, section `related`)."
-    )
-    L.append("")
-    for module in system_modules():
-        part = related[related["claim"].isin(list(module.CLAIMS))]
-        if not len(part):
-            continue
-        L += [f"### {module.TITLE}", ""]
-        body = []
-        for cid, text in module.CLAIMS.items():
-            for r in part[part["claim"] == cid].to_dict("records"):
-                head = r["check"] == "overall"
-                body.append(
-                    [
-                        f"**{cid}** {text}" if head else cid,
-                        "overall" if head else r["check"],
-                        f"**{r['status']}**" if head else _MARK[r["status"]],
-                        "" if head else _value_txt(r),
-                        "" if head else _paper_txt(r),
-                        (f"**missing:** {r['missing'].replace(MISSING_SEP, '; ')}. " if r["missing"] else "")
-                        + ("" if head else str(r["detail"])),
-                    ]
-                )
-        L += _md_table(["claim", "check", "status", "this run", "paper", "details"], body)
-        L.append("")
-    return L
-
-
 def _markdown(df, config, t1, t2, claims, dataset, related=None) -> str:
     """The whole report: the sections in order, one blank line after each."""
     L = (
@@ -502,7 +456,7 @@ def _markdown(df, config, t1, t2, claims, dataset, related=None) -> str:
         + _claims_section(claims)
         + _table1_section(t1)
         + _table2_section(df, t2, dataset)
-        + _related_section(related if related is not None else pd.DataFrame())
+        + related_markdown(related if related is not None else pd.DataFrame())
         + _footer()
     )
     return "\n".join(L)
