@@ -272,7 +272,7 @@ def load_run(weights_path: str | Path, seed: int, image_shape, n_classes: int) -
     saved = load_weights(weights_path)
     cell = Cell.from_dict(saved["cell"])
     state = expand_state(saved["runs"][seed])
-    masks = [state.get(f"layers.{i}.mask") for i in range(2 * cell.layers)]
+    masks = [state.get(f"layers.{i}.mask") for i in range(2 * cell.layers + 1)]  # output: a pruned ticket's
     model = DendriticNet(
         cell.model,
         image_shape,

@@ -410,7 +410,7 @@ class FastNet(nn.Module):
     def to_dendritic_net(self, r: int = 0) -> DendriticNet:
         """Replica ``r`` as a DendriticNet (the reference form), on the device of this net."""
         state = self.export_state(r)
-        masks = [state.get(f"layers.{i}.mask") for i in range(2 * self.L)]  # None: dense layer
+        masks = [state.get(f"layers.{i}.mask") for i in range(len(self.layers))]  # None: dense layer
         masks = [None if m is None else m.cpu().numpy() for m in masks]
         net = DendriticNet(
             self.name, self.image_shape, self.n_classes, self.D, self.S, self.L, self.dropout, masks=masks

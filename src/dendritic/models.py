@@ -45,6 +45,12 @@ LEAKY_SLOPE = 0.1
 _FULL_KINDS = ("F", "dense")  # kinds whose mask is all ones: such layers are plain dense layers
 
 
+def _is_full(kind: str, mask) -> bool:
+    """Whether a layer is a plain dense layer: no mask, or an F / dense layer whose mask is all
+    ones. A mask with zeros on such a layer (a pruned ticket, :mod:`dendritic.pruning`) gates it."""
+    return mask is None or (kind in _FULL_KINDS and bool(np.asarray(mask).all()))
+
+
 def _check_sizes(D: int, S: int, L: int) -> None:
     for label, v in (("D", D), ("S", S), ("L", L)):
         if int(v) != v or v < 1:
@@ -149,7 +155,9 @@ class DendriticNet(nn.Module):
     """input → [dendrites (D*S) → somata (S)] × L → output (n_classes); see the module docstring.
 
     ``layers`` holds the 2L + 1 ``MaskedLinear`` layers in order, ``kinds`` their connectivity
-    kinds and ``masks`` their masks (None for F, dense and output layers).
+    kinds and ``masks`` their masks (None for F, dense and output layers). The argument ``masks``
+    gives the 2L hidden layers' masks (:func:`build_masks`), optionally a (2L+1)-th for the output
+    layer; an F, dense or output layer takes its mask only when it has zeros (a pruned ticket).
     """
 
     def __init__(
@@ -175,9 +183,10 @@ class DendriticNet(nn.Module):
             masks = build_masks(name, image_shape, D, S, L, k)
         n_inputs = int(np.prod(image_shape))
         sizes = [n_inputs] + [D * S, S] * L + [n_classes]
+        masks = list(masks) + [None] * (len(self.kinds) - len(masks))  # the output layer: dense unless given
         self.layers = nn.ModuleList(
-            MaskedLinear(n_in, n_out, None if kind in _FULL_KINDS else mask)
-            for n_in, n_out, kind, mask in zip(sizes[:-1], sizes[1:], self.kinds, list(masks) + [None])
+            MaskedLinear(n_in, n_out, None if _is_full(kind, mask) else mask)
+            for n_in, n_out, kind, mask in zip(sizes[:-1], sizes[1:], self.kinds, masks)
         )
         self.act = nn.LeakyReLU(LEAKY_SLOPE)
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()

@@ -44,6 +44,8 @@ rule test_noise_model:
         runtime=240,
     params:
         sigmas=config["analysis"]["test_noise"]["sigmas"],
+        kinds=config["analysis"]["test_noise"]["kinds"],
+        salt_fractions=config["analysis"]["test_noise"]["salt_fractions"],
         device=config["training"]["device"],
     script:
         "../scripts/test_noise_model.py"

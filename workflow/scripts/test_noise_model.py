@@ -11,4 +11,6 @@ run_test_noise(
     snakemake.output[0],
     device=snakemake.params.device,
     threads=snakemake.threads,
+    kinds=snakemake.params.kinds,
+    salt_fractions=snakemake.params.salt_fractions,
 )

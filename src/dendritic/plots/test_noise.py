@@ -88,6 +88,8 @@ def plot_test_noise(table, out_paths, models: Sequence[str] | None = None) -> pd
     """The figure of the module docstring; ``models`` restricts (and orders) the models shown,
     falling back to every model in the table when none of them is there. Returns the aggregate."""
     df = _read(table)
+    if "kind" in df:  # the Gaussian rows (salt noise: dendritic.plots.related_imp)
+        df = df[df["kind"].fillna("gaussian") == "gaussian"].drop(columns=[c for c in ("kind", "q") if c in df])
     if "diverged" in df:
         df["diverged"] = df["diverged"].astype(str).str.lower().isin(["true", "1", "1.0"])
     present = set(df["model"])
