@@ -369,6 +369,7 @@ def check_config(config: dict[str, Any]) -> None:
                     f"(models and datasets), or give experiments.{name} a grid (networks: grid, with "
                     f"dendrites and somata)."
                 )
+    _check_pruning(config)
     depth = (config.get("experiments") or {}).get("depth") or {}
     layers = {int(L) for L in depth.get("layers", [])}
     for key in depth.get("lr") or {}:
@@ -376,6 +377,19 @@ def check_config(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"experiments.depth.lr has a learning rate for L = {key}, which experiments.depth.layers "
                 f"({sorted(layers)}) does not list; use depths from that list as keys, e.g. lr: {{4: 0.005}}."
+            )
+
+
+def _check_pruning(config: dict[str, Any]) -> None:
+    """experiments.pruning: ``rewind_epoch`` within round 0's training (training.epochs)."""
+    exp = (config.get("experiments") or {}).get("pruning") or {}
+    epochs = (config.get("training") or {}).get("epochs") or {}
+    for dataset in exp.get("datasets", []):
+        k, n = int(exp.get("rewind_epoch", 0)), epochs.get(dataset)
+        if n is not None and k >= int(n):
+            raise ConfigError(
+                f"experiments.pruning.rewind_epoch is {k}, but round 0 on {dataset} trains "
+                f"training.epochs.{dataset} = {n} epochs; set rewind_epoch below {n} (0 rewinds to the initial weights)."
             )
 
 

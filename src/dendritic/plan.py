@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from dendritic.config import deferred_experiments, expand_cells
+from dendritic.imp_schedule import pruning_cells
 from dendritic.paper import (  # noqa: F401  (importable from here while the figure plan moves)
     DATASET_ORDER,
     FIG2_MODELS,
@@ -113,6 +114,11 @@ FIGURES: dict[str, Figure] = {
     "suppl_fig9": Figure(_P + "experiments:plot_sampling_pairs", "Dendritic features"),
     "suppl_fig10": Figure(_P + "experiments:plot_sparse_pairs", "Dendritic features"),
     "ext_test_noise": Figure(_P + "test_noise:plot_test_noise", "Beyond the paper", reads=("results/test_noise.csv",)),
+    "related_imp": Figure(
+        _P + "related_imp:plot_related_imp",
+        "Neighbouring systems",
+        reads=("results/pruning.csv", "results/pruning_noise.csv", SUMMARY, "results/test_noise.csv (when run)"),
+    ),
 }
 
 
@@ -133,6 +139,11 @@ def related_tables(cells, config: Mapping[str, Any]) -> dict[str, str]:
     """The result tables of the neighbouring systems that the configuration produces, by name
     (the keys the verdict's checks read, :mod:`dendritic.reproduction.related`): ``{name: path}``."""
     tables: dict[str, str] = {}
+    if pruning_cells(config):  # iterative magnitude pruning (dendritic.reproduction.related_imp)
+        tables["pruning"] = "results/pruning.csv"
+        tables["pruning_noise"] = "results/pruning_noise.csv"
+        if test_noise_planned(cells, config):
+            tables["test_noise"] = "results/test_noise.csv"
     return tables
 
 
@@ -173,6 +184,7 @@ def figure_params(
     params["fig7"] = {"dataset": noise_dataset(cells), "selection": config["analysis"]["selection"]}
     params["suppl_fig9"] = {"dataset": pairs_ds}
     params["suppl_fig10"] = {"dataset": pairs_ds}
+    params["related_imp"] = {}
     return params
 
 
@@ -221,6 +233,7 @@ def planned_figures(
         "suppl_fig9": bool(pairs_ds) and has_pair(SAMPLING_PAIRS, [pairs_ds]),
         "suppl_fig10": bool(pairs_ds) and has_pair(SPARSE_PAIRS, [pairs_ds]),
         "ext_test_noise": test_noise_planned(cells, config),
+        "related_imp": bool(pruning_cells(config)),
     }
     params = figure_params(cells, config, fig2_models)
     return {name: params[name] for name in FIGURES if wanted[name]}

@@ -9,6 +9,7 @@ from dendritic.config import (
     experiment_cells,
     selected_cells,
 )
+from dendritic.imp_schedule import cell_name, pruning_cells
 from dendritic.paper import FIG2_MODELS, PRIMARY_DATASET
 from dendritic.plan import (
     ANALYSIS_TABLES,
@@ -44,6 +45,7 @@ wildcard_constraints:
     dataset="[a-z0-9]+",
     model="[A-Za-z]+(-[A-Za-z]+)*",
     cell=r"D\d+_S\d+[^/]*",
+    pcell=r"D\d+_S\d+",
 
 
 def cell_params(wildcards):
@@ -160,3 +162,20 @@ def all_targets():
     for name in PLANNED_FIGURES:
         targets += figure(name)
     return targets
+
+
+#: The (dataset, D, S) of the experiment pruning (dendritic.imp_schedule), one job each.
+PRUNING_CELLS = pruning_cells(config)
+#: The folder of one pruning job (its tickets, one folder per round).
+PRUNING_DIR = "results/pruning/{dataset}/vANN/{pcell}"
+
+
+def pruning_dir(dataset, d, s):
+    return PRUNING_DIR.format(dataset=dataset, pcell=cell_name(d, s))
+
+
+def pruning_data_checksum(wildcards):
+    """Params function: the content checksum of the dataset's cache a pruning job trains on."""
+    return prepared_cache_checksum(
+        checkpoints.prepare_dataset.get(dataset=wildcards.dataset).output.data
+    )

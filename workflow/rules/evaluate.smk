@@ -62,3 +62,43 @@ rule test_noise:
         "../../environment.yml"
     script:
         "../scripts/concat_tables.py"
+
+
+# --- Neighbouring system: the pruning tickets (IMP and random) under Gaussian and salt test-time
+# noise at analysis.test_noise's levels (dendritic.pruning.pruning_noise_frame). ---
+
+
+rule pruning_noise:
+    input:
+        data=prepared_cache,
+        tickets=f"{PRUNING_DIR}/tickets.csv",
+    output:
+        f"{PRUNING_DIR}/noise.csv",
+    log:
+        "logs/pruning/{dataset}/{pcell}_noise.log",
+    benchmark:
+        "results/benchmarks/pruning_noise/{dataset}/{pcell}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+    params:
+        pruning=config["experiments"].get("pruning"),
+        test_noise=config["analysis"]["test_noise"],
+        device=config["training"]["device"],
+    script:
+        "../scripts/pruning_noise.py"
+
+
+rule pruning_noise_table:
+    input:
+        [f"{pruning_dir(*c)}/noise.csv" for c in PRUNING_CELLS],
+    output:
+        "results/pruning_noise.csv",
+    log:
+        "logs/pruning/noise_table.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/concat_tables.py"

@@ -159,3 +159,29 @@ rule ext_test_noise:
         kwargs=FIGURE_PARAMS["ext_test_noise"],
     script:
         "../scripts/figure.py"
+
+
+# --- Neighbouring system: iterative magnitude pruning (Bain 2022 Figs 6-7 analogues) ---
+
+
+rule related_imp:
+    input:
+        pruning="results/pruning.csv",
+        noise="results/pruning_noise.csv",
+        summary="results/summary.csv" if CELLS else [],
+        test_noise="results/test_noise.csv" if TEST_NOISE else [],
+    output:
+        png=report(
+            f"{FIGS}/related_imp.png",
+            caption="../report/related_imp.rst",
+            category=FIGURES["related_imp"].category,
+        ),
+        pdf=f"{FIGS}/related_imp.pdf",
+    log:
+        "logs/figures/related_imp.log",
+    conda:
+        "../../environment.yml"
+    params:
+        kwargs=FIGURE_PARAMS["related_imp"],
+    script:
+        "../scripts/related_imp.py"

@@ -32,3 +32,45 @@ rule train:
         data_sha256=prepared_checksum,
     script:
         "../scripts/train.py"
+
+
+# --- Neighbouring system: iterative magnitude pruning of vANN(D, S) (Bain 2022; dendritic.pruning).
+# One job per (dataset, D, S) with every seed and every round; each round's ticket is kept in its
+# own folder, so a killed job resumes at its last finished round. ---
+
+
+rule pruning:
+    input:
+        data=prepared_cache,
+    output:
+        f"{PRUNING_DIR}/tickets.csv",
+    log:
+        "logs/pruning/{dataset}/{pcell}.log",
+    benchmark:
+        "results/benchmarks/pruning/{dataset}/{pcell}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        pruning=config["experiments"].get("pruning"),
+        training=config["training"],
+        seeds=config["seeds"],
+        device=config["training"]["device"],
+        data_sha256=pruning_data_checksum,
+    script:
+        "../scripts/pruning.py"
+
+
+rule pruning_table:
+    input:
+        [f"{pruning_dir(*c)}/tickets.csv" for c in PRUNING_CELLS],
+    output:
+        "results/pruning.csv",
+    log:
+        "logs/pruning/table.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/concat_tables.py"
