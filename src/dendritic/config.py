@@ -389,7 +389,8 @@ def _check_pruning(config: dict[str, Any]) -> None:
         if n is not None and k >= int(n):
             raise ConfigError(
                 f"experiments.pruning.rewind_epoch is {k}, but round 0 on {dataset} trains "
-                f"training.epochs.{dataset} = {n} epochs; set rewind_epoch below {n} (0 rewinds to the initial weights)."
+                f"training.epochs.{dataset} = {n} epochs; set rewind_epoch below {n} "
+                "(0 rewinds to the initial weights)."
             )
 
 

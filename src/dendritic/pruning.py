@@ -152,7 +152,40 @@ def net_masks(net: DendriticNet, n_pruned: int) -> list[torch.Tensor]:
 # --------------------------------------------------------------------------------------------------
 # training the tickets of one round
 # --------------------------------------------------------------------------------------------------
-def train_tickets(nets: Sequence[DendriticNet], cell: Cell, data: Mapping[str, torch.Tensor], device) -> list[RunResult]:
+#: A pruned layer denser than this trains as a masked dense layer (:class:`MaskedDenseLinear`),
+#: sparser ones as the engine's CSR :class:`~dendritic.engine.SparseLinear` (measured:
+#: docs/neighbours/imp.md: at vANN(2, 128) CSR is 2.6x faster at 10 % density and even at 30 %).
+DENSE_ABOVE = 0.5
+
+
+class MaskedDenseLinear(fast.DenseLinear):
+    """The engine's batched dense layer with one fixed mask per replica: weights (R, out, in) zero
+    where the mask is off, their gradients multiplied by the mask (so Adam keeps them zero, as
+    :class:`~dendritic.models.MaskedLinear` does)."""
+
+    def __init__(self, linears: Sequence[torch.nn.Linear]):
+        super().__init__(linears)
+        self.register_buffer("mask", torch.stack([lin.mask for lin in linears]))
+        self.weight.register_hook(lambda grad: grad * self.mask)
+
+    def export(self, r: int):
+        return self.weight[r].detach().clone(), self.bias[r, :, 0].detach().clone(), self.mask[r].clone()
+
+
+def fast_net(nets: Sequence[DendriticNet], dense_above: float = DENSE_ABOVE) -> fast.FastNet:
+    """The seeds' tickets as one :class:`~dendritic.engine.FastNet`, every masked layer denser than
+    ``dense_above`` as a :class:`MaskedDenseLinear` (the same function; faster there)."""
+    net = fast.FastNet(nets)
+    for i, layer in enumerate(net.layers):
+        mask = nets[0].layers[i].mask
+        if isinstance(layer, fast.SparseLinear) and mask is not None and float(mask.float().mean()) > dense_above:
+            net.layers[i] = MaskedDenseLinear([n.layers[i] for n in nets])
+    return net
+
+
+def train_tickets(
+    nets: Sequence[DendriticNet], cell: Cell, data: Mapping[str, torch.Tensor], device
+) -> list[RunResult]:
     """Train one ticket per seed of ``cell`` (``nets[i]`` is seed ``cell.seeds[i]``) with the
     cell's protocol: the fast engine with the seeds of equal per-layer counts batched, or the
     reference loop one seed at a time (``cell.engine``)."""
@@ -168,7 +201,7 @@ def train_tickets(nets: Sequence[DendriticNet], cell: Cell, data: Mapping[str, t
         groups.setdefault(key, []).append(i)
     for idx in groups.values():
         seeds = [cell.seeds[i] for i in idx]
-        net = fast.FastNet([nets[i] for i in idx]).to(device)
+        net = fast_net([nets[i] for i in idx]).to(device)
         rd = fast.replica_data(data["x_train"], data["y_train"], data["x_test"], data["y_test"], cell, seeds)
         for seed, res in zip(seeds, fast.train_replicas(net, rd, cell, seeds)):
             results[seed] = res
@@ -245,7 +278,9 @@ def _final_weights(folder: Path, seed: int, n_pruned: int) -> list[torch.Tensor]
 # --------------------------------------------------------------------------------------------------
 def pruning_cell(config: Mapping[str, Any], dataset: str, D: int, S: int) -> Cell:
     """The training cell of every round of (dataset, D, S): vANN(D, S) with the house settings."""
-    return Cell(experiment="pruning", dataset=dataset, model=MODEL, dendrites=D, somata=S, **cell_settings(config, dataset))
+    return Cell(
+        experiment="pruning", dataset=dataset, model=MODEL, dendrites=D, somata=S, **cell_settings(config, dataset)
+    )
 
 
 def run_pruning(
@@ -258,72 +293,92 @@ def run_pruning(
     device: str = "auto",
     threads: int | None = None,
     data_sha256: str | None = None,
-    stop_after: int | None = None,
 ) -> pd.DataFrame:
-    """Train every IMP round of (dataset, D, S) up to its last round and the random tickets, in the
-    folder of ``out_path`` (``tickets.csv``, written last); keep every finished round. Returns the
-    table. ``stop_after``: stop after that IMP round, writing no ``tickets.csv`` (a killed job, for
-    the resumption tests)."""
-    exp = config["experiments"]["pruning"]
-    cell = pruning_cell(config, dataset, D, S)
+    """One Snakemake job: :func:`prune_cell` of (dataset, D, S) on the prepared dataset at
+    ``data_path``, in the folder of ``out_path`` (``tickets.csv``), holding the folder's lock."""
     if threads:
         torch.set_num_threads(int(threads))
-    dev = resolve_device(device)
     out = Path(out_path).parent
-    n_pruned = 3 if exp["prune_output"] else 2
-    last, rate = sched.last_round(exp, dataset, D, S), float(exp["rate"])
     with runio.cell_lock(out):
         runio.remove_stale_temp_files(out)
         prepared = load_prepared(data_path)
         checksum = prepared.meta.get("content_sha256")
         if data_sha256 is not None and checksum != data_sha256:
             raise DatasetError(f"{data_path} changed after the workflow planned this job: run the workflow again.")
-        shape, n_classes = tuple(prepared.image_shape), prepared.n_classes
-        data = dict(
-            x_train=to_float(prepared.x_train, dev),
-            y_train=prepared.y_train.to(dev),
-            x_test=to_float(prepared.x_test, dev),
-            y_test=prepared.y_test.to(dev),
+        return prune_cell(config, dataset, D, S, prepared, out_path, device)
+
+
+def prune_cell(
+    config: Mapping[str, Any],
+    dataset: str,
+    D: int,
+    S: int,
+    prepared,
+    out_path: str | Path,
+    device: str = "auto",
+    stop_after: int | None = None,
+) -> pd.DataFrame:
+    """Train every IMP round of (dataset, D, S) up to its last round, then the random tickets, in
+    the folder of ``out_path``; keep every finished round whose settings match (a rerun resumes at
+    the first missing one) and write all rows to ``out_path`` (``tickets.csv``) last. Returns the
+    table. ``stop_after``: stop after that IMP round without writing ``out_path`` (a killed job, for
+    the resumption tests)."""
+    exp = config["experiments"]["pruning"]
+    cell = pruning_cell(config, dataset, D, S)
+    dev = resolve_device(device) if isinstance(device, str) else device
+    out = Path(out_path).parent
+    n_pruned = 3 if exp["prune_output"] else 2
+    last, rate = sched.last_round(exp, dataset, D, S), float(exp["rate"])
+    shape, n_classes = tuple(prepared.image_shape), prepared.n_classes
+    data = dict(
+        x_train=to_float(prepared.x_train, dev),
+        y_train=prepared.y_train.to(dev),
+        x_test=to_float(prepared.x_test, dev),
+        y_test=prepared.y_test.to(dev),
+    )
+    settings = dict(
+        {k: v for k, v in cell.to_dict().items() if k != "engine"},
+        rate=rate,
+        scope=exp["scope"],
+        prune_output=bool(exp["prune_output"]),
+        rewind_epoch=int(exp["rewind_epoch"]),
+        data=prepared.meta.get("content_sha256"),
+    )
+    theta = _rewind_states(cell, exp, out, settings, data, dev, shape, n_classes)
+    frames, valid = [], True
+    masks: dict[int, list[torch.Tensor]] | None = None
+    for r in range(last + 1):
+        folder = out / sched.round_dir("imp", r)
+        valid = valid and _finished(folder, settings)
+        if valid:
+            log.info("round %d: finished earlier, kept", r)
+            masks = None
+            frames.append(pd.read_csv(folder / "metrics.csv"))
+            continue
+        if r == 0:
+            masks = {s: net_masks(build_model(MODEL, shape, n_classes, D, S, seed=s), n_pruned) for s in cell.seeds}
+        else:
+            prev = out / sched.round_dir("imp", r - 1)
+            if masks is None:
+                masks = _load_masks(prev, cell.seeds, n_pruned, shape, n_classes)
+            masks = {
+                s: prune_masks(_final_weights(prev, s, n_pruned), masks[s], rate, exp["scope"]) for s in cell.seeds
+            }
+        frames.append(_train_and_save(cell, theta, masks, "imp", r, exp, settings, folder, data, dev, shape, n_classes))
+        if stop_after is not None and r >= stop_after:
+            return pd.concat(frames, ignore_index=True)
+    for r in sched.random_rounds(exp, dataset, D, S):
+        folder = out / sched.round_dir("random", r)
+        if _finished(folder, settings):
+            frames.append(pd.read_csv(folder / "metrics.csv"))
+            continue
+        imp = _load_masks(out / sched.round_dir("imp", r), cell.seeds, n_pruned, shape, n_classes)
+        rnd = {s: random_masks(imp[s], s, r) for s in cell.seeds}
+        frames.append(
+            _train_and_save(cell, theta, rnd, "random", r, exp, settings, folder, data, dev, shape, n_classes)
         )
-        settings = dict(
-            {k: v for k, v in cell.to_dict().items() if k != "engine"},
-            rate=rate,
-            scope=exp["scope"],
-            prune_output=bool(exp["prune_output"]),
-            rewind_epoch=int(exp["rewind_epoch"]),
-            data=checksum,
-        )
-        theta = _rewind_states(cell, exp, out, settings, data, dev, shape, n_classes)
-        frames, valid = [], True
-        masks: dict[int, list[torch.Tensor]] | None = None
-        for r in range(last + 1):
-            folder = out / sched.round_dir("imp", r)
-            valid = valid and _finished(folder, settings)
-            if valid:
-                log.info("round %d: finished earlier, kept", r)
-                masks = None
-                frames.append(pd.read_csv(folder / "metrics.csv"))
-                continue
-            if r == 0:
-                masks = {s: net_masks(build_model(MODEL, shape, n_classes, D, S, seed=s), n_pruned) for s in cell.seeds}
-            else:
-                prev = out / sched.round_dir("imp", r - 1)
-                if masks is None:
-                    masks = _load_masks(prev, cell.seeds, n_pruned, shape, n_classes)
-                masks = {s: prune_masks(_final_weights(prev, s, n_pruned), masks[s], rate, exp["scope"]) for s in cell.seeds}
-            frames.append(_train_and_save(cell, theta, masks, "imp", r, exp, settings, folder, data, dev, shape, n_classes))
-            if stop_after is not None and r >= stop_after:
-                return pd.concat(frames, ignore_index=True)
-        for r in sched.random_rounds(exp, dataset, D, S):
-            folder = out / sched.round_dir("random", r)
-            if _finished(folder, settings):
-                frames.append(pd.read_csv(folder / "metrics.csv"))
-                continue
-            imp = _load_masks(out / sched.round_dir("imp", r), cell.seeds, n_pruned, shape, n_classes)
-            rnd = {s: random_masks(imp[s], s, r) for s in cell.seeds}
-            frames.append(_train_and_save(cell, theta, rnd, "random", r, exp, settings, folder, data, dev, shape, n_classes))
-        table = pd.concat(frames, ignore_index=True)[TICKET_COLUMNS]
-        runio.write_atomic(out_path, lambda p: table.to_csv(p, index=False))
+    table = pd.concat(frames, ignore_index=True)[TICKET_COLUMNS]
+    runio.write_atomic(out_path, lambda p: table.to_csv(p, index=False))
     return table
 
 

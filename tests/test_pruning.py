@@ -1,0 +1,167 @@
+"""The experiment pruning (iterative magnitude pruning, dendritic.pruning / imp_schedule) and the salt
+test-time noise (dendritic.test_noise): exact per-layer counts, rewinding to θ₀, random tickets,
+the dANN budget rounds, salt noise, and a killed job resuming at its last finished round."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pandas as pd
+import pytest
+import torch
+from conftest import synthetic_prepared
+
+from dendritic import imp_schedule as sched
+from dendritic import pruning
+from dendritic import test_noise as tn
+from dendritic.config import ConfigError, check_config, validate_config
+from dendritic.models import build_model
+from dendritic.plan import planned_figures, related_tables
+
+SHAPE, C = (1, 28, 28), 10
+
+
+def _trained_like(net, seed=0):
+    """The weights of ``net`` moved randomly (as training would), with some exact ties."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for layer in list(net.layers)[:2]:
+        w = layer.weight.detach() + 0.05 * torch.randn(layer.weight.shape, generator=g)
+        w.view(-1)[:40] = 0.001  # ties among the smallest magnitudes: broken by index
+        out.append(w * (layer.mask if layer.mask is not None else 1))
+    return out
+
+
+def test_one_round_removes_exactly_round_rate_alive_per_layer_and_rewinds_to_theta0():
+    net = build_model("vANN", SHAPE, C, 1, 8, seed=3)
+    theta0 = copy.deepcopy(net.state_dict())
+    masks = pruning.net_masks(net, 2)
+    weights = _trained_like(net)
+    for r in range(3):
+        new = pruning.prune_masks(weights, masks, 0.125, "layer")
+        for w, old, m in zip(weights, masks, new):
+            alive = int(old.sum())
+            assert int(m.sum()) == alive - sched.prune_count(alive, 0.125)
+            assert not bool((m & ~old).any())  # nothing revived
+            removed, kept = w[old & ~m].abs(), w[m].abs()
+            assert removed.max() <= kept.min()  # the smallest magnitudes went
+            # ties at the threshold: the lower flat indices go first
+            thr = removed.max()
+            tied_removed = (
+                (old & ~m).flatten().nonzero().squeeze(1)[w.flatten()[old.flatten() & ~m.flatten()].abs() == thr]
+            )
+            tied_kept = m.flatten().nonzero().squeeze(1)[w.flatten()[m.flatten()].abs() == thr]
+            if len(tied_removed) and len(tied_kept):
+                assert tied_removed.max() < tied_kept.min()
+        ticket = pruning.ticket_net(theta0, new, 1, 8, SHAPE, C)
+        for i, m in enumerate(new):
+            w = ticket.layers[i].weight.detach()
+            assert torch.equal(w[m], theta0[f"layers.{i}.weight"][m])  # survivors rewound to θ₀
+            assert bool((w[~m] == 0).all())
+            assert torch.equal(ticket.layers[i].bias.detach(), theta0[f"layers.{i}.bias"])
+        assert ticket.layers[2].mask is None  # the output layer stays dense
+        assert ticket.n_params() == sched.ticket_params("fmnist", 1, 8, [int(m.sum()) for m in new])
+        masks = new
+
+
+def test_global_scope_removes_round_rate_of_all_alive_weights():
+    net = build_model("vANN", SHAPE, C, 1, 8, seed=1)
+    masks, weights = pruning.net_masks(net, 2), _trained_like(net, 1)
+    new = pruning.prune_masks(weights, masks, 0.125, "global")
+    total = sum(int(m.sum()) for m in masks)
+    assert sum(int(m.sum()) for m in new) == total - sched.prune_count(total, 0.125)
+    removed = torch.cat([w[o & ~m].abs() for w, o, m in zip(weights, masks, new)])
+    kept = torch.cat([w[m].abs() for w, m in zip(weights, new)])
+    assert removed.max() <= kept.min()
+    with pytest.raises(ValueError, match="scope"):
+        pruning.prune_masks(weights, masks, 0.125, "per-unit")
+
+
+def test_random_ticket_has_the_same_per_layer_counts_and_is_seeded():
+    net = build_model("vANN", SHAPE, C, 1, 8, seed=0)
+    masks = pruning.net_masks(net, 2)
+    for _ in range(4):
+        masks = pruning.prune_masks(_trained_like(net), masks, 0.125)
+    rnd = pruning.random_masks(masks, seed=0, r=4)
+    assert [int(m.sum()) for m in rnd] == [int(m.sum()) for m in masks]
+    assert all(torch.equal(a, b) for a, b in zip(rnd, pruning.random_masks(masks, 0, 4)))
+    assert not torch.equal(rnd[0], masks[0])
+    assert not torch.equal(rnd[0], pruning.random_masks(masks, 1, 4)[0])
+
+
+def test_schedule_reaches_the_dann_budget_at_rounds_29_and_30():
+    assert sched.budget_round("fmnist", 1, 32, 0.125) == 29
+    assert sched.budget_round("fmnist", 2, 128, 0.125) == 30
+    assert sched.default_last_round("fmnist", 4, 128, 0.125) == 30
+    frac = sched.remaining_fraction("fmnist", 2, 128, 0.125, 26)
+    assert abs(frac - 0.875**26) < 1e-3 and abs(sched.remaining_fraction("fmnist", 2, 128, 0.125, 9) - 0.301) < 1e-3
+    alive = sched.layer_schedule(sched.hidden_sizes("fmnist", 1, 32), 29, 0.125)[29]
+    assert sum(alive) <= sched.dann_budget(1, 32) < sum(sched.layer_schedule([784 * 32, 32 * 32], 28, 0.125)[28])
+
+
+def test_salt_noise_sets_exactly_round_q_pixels_and_is_seed_reproducible():
+    x = torch.rand(50, 784) * 0.5
+    order = tn.salt_order(50, 784, seed=2)
+    for q in (0.1, 0.3, 0.5):
+        noisy = tn.salt_noise(x, q, 0.706, order)
+        k = round(q * 784)
+        changed = noisy != x
+        assert (changed.sum(1) == k).all() and bool((noisy[changed] == 0.706).all())
+        again = tn.salt_noise(x, q, 0.706, tn.salt_order(50, 784, seed=2))
+        assert torch.equal(noisy, again)
+    other = tn.salt_noise(x, 0.3, 0.706, tn.salt_order(50, 784, seed=3))
+    assert not torch.equal(other, tn.salt_noise(x, 0.3, 0.706, order))
+    small, big = (tn.salt_noise(x, q, 0.706, order) != x for q in (0.1, 0.3))
+    assert bool((small <= big).all())  # a larger q adds pixels to a smaller one's
+    data = synthetic_prepared(n_train=200, n_test=10)
+    assert math.isclose(tn.salt_value(data), 2 * float((data.x_train.double() / 255).std()), rel_tol=1e-6)
+
+
+def _config(**pruning_keys):
+    config = {
+        "datasets": ["fmnist"],
+        "seeds": [0, 1],
+        "training": {"epochs": {"fmnist": 1}},
+        "experiments": {"pruning": {"datasets": ["fmnist"], "networks": [[1, 4]], **pruning_keys}},
+    }
+    validate_config(config)
+    return config
+
+
+def test_config_plans_the_tables_and_figure_and_checks_rewind_epoch():
+    config = _config()
+    exp = config["experiments"]["pruning"]
+    assert exp["rate"] == 0.125 and exp["scope"] == "layer" and exp["prune_output"] is False
+    assert sched.pruning_cells(config) == [("fmnist", 1, 4)]
+    assert sched.random_rounds(exp, "fmnist", 1, 4) == [9, 26, sched.budget_round("fmnist", 1, 4, 0.125)]
+    assert set(related_tables([], config)) == {"pruning", "pruning_noise"}
+    assert "related_imp" in planned_figures([], config)
+    bad = copy.deepcopy(config)
+    bad["experiments"]["pruning"]["rewind_epoch"] = 1
+    with pytest.raises(ConfigError, match="rewind_epoch"):
+        check_config(bad)
+
+
+@pytest.mark.slow
+def test_killed_pruning_job_resumes_at_its_last_finished_round(tmp_path):
+    config = _config(rounds=3, random_rounds=[2], noise_rounds=[0, 2])
+    data = synthetic_prepared(n_train=600, n_test=200)
+    whole = pruning.prune_cell(config, "fmnist", 1, 4, data, tmp_path / "a" / "tickets.csv", "cpu")
+    assert len(whole) == 2 * (4 + 1) and set(whole["ticket"]) == {"imp", "random"}
+    alive = whole[whole["ticket"] == "imp"].groupby("round")["hidden_weights"].unique()
+    assert [int(a[0]) for a in alive] == [sum(a) for a in sched.layer_schedule([784 * 4, 16], 3, 0.125)]
+
+    killed = tmp_path / "b" / "tickets.csv"
+    pruning.prune_cell(config, "fmnist", 1, 4, data, killed, "cpu", stop_after=1)  # killed after round 1
+    assert not killed.exists() and (killed.parent / "round_01" / "metrics.csv").exists()
+    assert not (killed.parent / "round_02").exists()
+    stamps = {r: (killed.parent / f"round_0{r}" / "weights.pt").stat().st_mtime_ns for r in (0, 1)}
+    resumed = pruning.prune_cell(config, "fmnist", 1, 4, data, killed, "cpu")
+    assert {r: (killed.parent / f"round_0{r}" / "weights.pt").stat().st_mtime_ns for r in (0, 1)} == stamps
+    cols = ["ticket", "round", "seed", "hidden_weights", "n_params", "test_acc", "test_loss"]
+    pd.testing.assert_frame_equal(resumed[cols], whole[cols])
+    # the tickets under Gaussian and salt noise: dense, round 2 and the random one
+    noise = pruning.pruning_noise_frame(config, "fmnist", 1, 4, killed.parent, data)
+    assert set(zip(noise["ticket"], noise["round"])) == {("imp", 0), ("imp", 2), ("random", 2)}
+    assert set(noise["kind"]) == {"gaussian", "salt"}
