@@ -165,3 +165,36 @@ def test_killed_pruning_job_resumes_at_its_last_finished_round(tmp_path):
     noise = pruning.pruning_noise_frame(config, "fmnist", 1, 4, killed.parent, data)
     assert set(zip(noise["ticket"], noise["round"])) == {("imp", 0), ("imp", 2), ("random", 2)}
     assert set(noise["kind"]) == {"gaussian", "salt"}
+
+
+def test_masked_dense_and_csr_tickets_train_the_same_and_keep_pruned_weights_zero():
+    from dendritic import engine as fast
+    from dendritic.config import Cell
+    from dendritic.training import expand_state, to_float
+
+    data = synthetic_prepared(n_train=400, n_test=100)
+    cell = Cell(
+        experiment="pruning", dataset="fmnist", model="vANN", dendrites=1, somata=4, epochs=2, lr=1e-3, seeds=(0, 1)
+    )
+    x, xt = to_float(data.x_train, "cpu"), to_float(data.x_test, "cpu")
+    runs = {}
+    for name, dense_above in (("masked-dense", 0.0), ("csr", 2.0)):
+        nets, masks = [], {}
+        for seed in cell.seeds:
+            net = build_model("vANN", SHAPE, C, 1, 4, seed=seed)
+            masks[seed] = pruning.prune_masks(_trained_like(net, seed), pruning.net_masks(net, 2), 0.5)
+            nets.append(pruning.ticket_net(net.state_dict(), masks[seed], 1, 4, SHAPE, C))
+        fnet = pruning.fast_net(nets, dense_above)
+        kinds = {type(layer).__name__ for layer in list(fnet.layers)[:2]}
+        assert kinds == ({"MaskedDenseLinear"} if dense_above < 1 else {"SparseLinear"})
+        rd = fast.replica_data(x, data.y_train, xt, data.y_test, cell, cell.seeds)
+        runs[name] = fast.train_replicas(fnet, rd, cell, cell.seeds)
+        for res in runs[name]:
+            state = expand_state(res.state)
+            for i, m in enumerate(masks[res.seed]):
+                assert torch.equal(state[f"layers.{i}.mask"], m)
+                assert bool((state[f"layers.{i}.weight"][~m] == 0).all())
+    for a, b in zip(runs["masked-dense"], runs["csr"]):
+        losses = [[h["train_loss"] for h in r.history] for r in (a, b)]
+        assert losses[0] == pytest.approx(losses[1], rel=1e-4)
+        assert a.n_params == b.n_params

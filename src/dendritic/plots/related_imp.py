@@ -134,7 +134,7 @@ def _panel_b(axes, noise: pd.DataFrame, main_noise: pd.DataFrame | None, D: int,
                 continue
             a = _mean_ci(k, ["level"], "rel").sort_values("level")
             ax.plot(a["level"], a["mean"], color=color, ls=ls, marker="o", ms=2.5, lw=1.2, label=name)
-            ax.fill_between(a["level"], a["mean"] - a["ci"], a["mean"] + a["ci"], color=color, alpha=0.12, lw=0)
+            ax.fill_between(a["level"], a["mean"] - a["ci"], a["mean"] + a["ci"], color=color, alpha=0.08, lw=0)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("acc(noise) / acc(0)")
         ax.set_ylim(0, 1.05)
