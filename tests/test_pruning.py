@@ -143,7 +143,6 @@ def test_config_plans_the_tables_and_figure_and_checks_rewind_epoch():
         check_config(bad)
 
 
-@pytest.mark.slow
 def test_killed_pruning_job_resumes_at_its_last_finished_round(tmp_path):
     config = _config(rounds=3, random_rounds=[2], noise_rounds=[0, 2])
     data = synthetic_prepared(n_train=600, n_test=200)

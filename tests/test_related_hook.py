@@ -75,6 +75,7 @@ CONFIG = {
 
 
 def test_report_has_the_section_only_when_a_system_ran(monkeypatch, summary):
+    monkeypatch.setattr(rel, "SYSTEMS", ())  # no system registered
     md, frame = build_report(summary, CONFIG)
     assert "## Neighbouring systems" not in md and not (frame["section"] == rel.SECTION).any()
     _fake_system(monkeypatch)
