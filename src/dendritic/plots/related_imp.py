@@ -28,7 +28,7 @@ from dendritic.plots import style
 MAIN_MODELS = ("dANN-R", "dANN-LRF", "dANN-GRF", "sANN")
 #: Models of panels (b)-(c) beside the tickets.
 NOISE_MODELS = ("dANN-LRF", "sANN")
-TICKET_COLORS = {"dense": "#000000", "w30": "#1f77b4", "w3": "#d62728", "r30": "#7f7f7f", "budget": "#9467bd"}
+TICKET_COLORS = {"dense": "#000000", "w30": "#1f77b4", "w3": "#d62728", "r30": "#7f7f7f", "budget": "#8c564b"}
 
 
 def _read(t) -> pd.DataFrame | None:
@@ -93,9 +93,12 @@ def _panel_a(ax, pr: pd.DataFrame, summary: pd.DataFrame | None, D: int, S: int)
                 capsize=2,
                 label=m,
             )
-    ax.axvline(100 * 17 * D * S / total, color="#9467bd", ls="--", lw=0.8, label="dANN budget")
+    budget = 100 * 17 * D * S / total
+    ax.axvline(budget, color=TICKET_COLORS["budget"], ls="--", lw=0.8, label="dANN budget")
     ax.set_xscale("log")
-    ax.invert_xaxis()
+    ticks = [t for t in (100, 30, 10, 3, 1, 0.3) if t >= 0.5 * budget]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_xlim(120, 0.7 * min(budget, float((100 * pr["hidden_weights"] / total).min())))
     ax.set_xlabel("hidden weights remaining (%)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"(a) vANN({D}, {S}): tickets", loc="left")
