@@ -197,3 +197,94 @@ def test_masked_dense_and_csr_tickets_train_the_same_and_keep_pruned_weights_zer
         losses = [[h["train_loss"] for h in r.history] for r in (a, b)]
         assert losses[0] == pytest.approx(losses[1], rel=1e-4)
         assert a.n_params == b.n_params
+
+
+def _tables(drop_w3: float, drop_r9: float, seeds=(0, 1, 2, 3, 4)):
+    """Synthetic pruning tables of vANN(2, 128): dense 0.88; w3 and the random tickets lower by the
+    given amounts (± a seed-dependent jitter); noise rows where every ticket keeps the same share."""
+    rows, noise = [], []
+    budget = sched.budget_round("fmnist", 2, 128, 0.125)
+    tickets = [("imp", r) for r in range(budget + 1)] + [("random", 9), ("random", 26), ("random", budget)]
+    for ticket, r in tickets:
+        for s in seeds:
+            jitter = 0.001 * (s - 2)
+            acc = 0.88 + jitter
+            if ticket == "imp" and r == 26:
+                acc -= drop_w3
+            if ticket == "random":
+                acc -= drop_r9 if r == 9 else 0.05
+            rows.append(
+                dict(
+                    dataset="fmnist",
+                    dendrites=2,
+                    somata=128,
+                    seed=s,
+                    ticket=ticket,
+                    round=r,
+                    remaining=0.875**r,
+                    hidden_weights=int(233472 * 0.875**r),
+                    budget_round=budget,
+                    n_params=1000,
+                    test_acc=acc,
+                    test_loss=0.4,
+                    epochs=25,
+                    diverged=False,
+                )
+            )
+            for kind, levels in (("gaussian", (0.0, 0.5)), ("salt", (0.0, 0.3))):
+                for lv in levels:
+                    rel = 1.0 if lv == 0 else 0.5 + jitter
+                    noise.append(
+                        dict(
+                            dataset="fmnist",
+                            model="vANN",
+                            dendrites=2,
+                            somata=128,
+                            seed=s,
+                            ticket=ticket,
+                            round=r,
+                            remaining=0.875**r,
+                            n_params=1000,
+                            kind=kind,
+                            sigma=lv if kind == "gaussian" else math.nan,
+                            q=lv if kind == "salt" else math.nan,
+                            test_loss=1.0,
+                            test_acc=acc * rel,
+                            diverged=False,
+                        )
+                    )
+    return pd.DataFrame(rows), pd.DataFrame(noise)
+
+
+def test_verdict_rows_c1_to_c4_decide_from_the_tables():
+    from dendritic.reproduction import related_imp as ri
+
+    def status(out, claim, check):
+        return out[(out["claim"] == claim) & (out["check"].str.startswith(check))]["status"].iloc[0]
+
+    pr, nz = _tables(drop_w3=0.0, drop_r9=0.0)
+    out = pd.DataFrame(ri.rows(pd.DataFrame(), {"pruning": pr, "pruning_noise": nz}))
+    assert status(out, "C1", "round-26") == "reproduced"
+    assert status(out, "C2", "random ticket, round 9") == "reproduced"
+    assert status(out, "C2", "random ticket, round 26") == "reproduced"
+    assert (out[out["claim"] == "C3"]["status"] == "reproduced").all()
+    assert (out[out["claim"] == "C4"]["status"] == "inconclusive").all()  # no main test noise
+    assert "analysis.test_noise" in out[out["claim"] == "C4"]["missing"].iloc[0]
+    pr, nz = _tables(drop_w3=0.03, drop_r9=0.02)
+    out = pd.DataFrame(ri.rows(pd.DataFrame(), {"pruning": pr, "pruning_noise": nz}))
+    assert status(out, "C1", "round-26") == "not reproduced"
+    assert status(out, "C2", "random ticket, round 9") == "not reproduced"
+    short = pr[pr["round"] <= 9]
+    out = pd.DataFrame(ri.rows(pd.DataFrame(), {"pruning": short}))
+    assert status(out, "C1", "round-26") == "inconclusive"
+    assert "round ≥ 26" in out[out["claim"] == "C1"]["missing"].iloc[0]
+
+
+def test_related_imp_figure_draws_png_and_pdf(tmp_path):
+    from dendritic.plots.related_imp import plot_related_imp
+
+    pr, nz = _tables(0.01, 0.0, seeds=(0, 1, 2))
+    paths = [tmp_path / "related_imp.png", tmp_path / "related_imp.pdf"]
+    agg = plot_related_imp(pr, nz, paths)
+    assert all(p.stat().st_size > 0 for p in paths)
+    assert set(agg["ticket"]) == {"imp", "random"}
