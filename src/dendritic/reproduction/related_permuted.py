@@ -30,7 +30,10 @@ CLAIMS = {
         "only (kWTA-MLP, 91.33 %)."
     ),
     "C7": "(Bain) one-hot and prototype contexts come within 1 pp at T = 10; zero context performs about as kWTA-MLP.",
-    "C8": "(No paper value) at equal parameters, the budget ADN beats dANN-R, and dANN-R beats vANN.",
+    "C8": (
+        "(No paper value) at equal parameters, the budget ADN beats dANN-R, and dANN-R beats vANN "
+        "(dANN-R, not dANN-LRF/GRF: a pixel permutation destroys their locality)."
+    ),
 }
 TABLES = ("permuted",)
 T_PAPER = 10
