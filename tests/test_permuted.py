@@ -213,3 +213,13 @@ def test_config_rejects_house_model_without_size():
         validate_config(
             {"datasets": ["fmnist"], "experiments": {"permuted": {"datasets": ["fmnist"], "models": ["dANN-R"]}}}
         )
+
+
+def test_figure_draws_png_and_pdf(tmp_path):
+    from dendritic.plots.related_permuted import plot_related_permuted
+
+    accs = {("ADN", "one_hot", "h128", 84874): 0.8, ("vANN", "none", "D1_S128", 118282): 0.7}
+    table = pd.concat([_table(accs, T=2), _table(accs, T=10)])
+    paths = [tmp_path / "f.png", tmp_path / "f.pdf"]
+    plot_related_permuted(table, paths)
+    assert all(p.stat().st_size > 1000 for p in paths)

@@ -45,13 +45,27 @@ def _label(model: str, context: str, size: str, n_params) -> str:
     return f"{model} {size}{ctx} ({int(n_params):,})"
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
 def _lines(ax, agg: pd.DataFrame, x: str) -> None:
-    for (model, context, size, n_params), g in agg.groupby(["model", "context", "size", "n_params"], sort=True):
+    """One line per (model, context, size); the legend gives the parameters at the largest T
+    (an ADN's segments grow with T). A model's sizes differ by marker, its contexts by line style."""
+    sizes = agg.groupby("model")["size"].unique().to_dict()
+    for (model, context, size), g in agg.groupby(["model", "context", "size"], sort=True):
         g = g.sort_values(x)
         mean, ci = 100 * g["mean"], 100 * np.nan_to_num(g["ci95"].astype(float))
+        marker = MARKERS[sorted(sizes[model]).index(size) % len(MARKERS)]
         kw = dict(color=_color(model), ls=CONTEXT_STYLE.get(context, "-"))
-        ax.plot(g[x], mean, marker="o", ms=3, lw=1.3, label=_label(model, context, size, n_params), **kw)
+        label = _label(model, context, size, g["n_params"].max())
+        ax.plot(g[x], mean, marker=marker, ms=3.5, lw=1.3, label=label, **kw)
         ax.fill_between(g[x], mean - ci, mean + ci, color=kw["color"], alpha=0.12, lw=0)
+
+
+def _with_params(agg: pd.DataFrame, runs: pd.DataFrame, by_t: str | None = None) -> pd.DataFrame:
+    """``agg`` with each line's trainable parameters (per T when ``by_t`` names the T column)."""
+    keys = ["model", "context", "size"] + ([by_t] if by_t else [])
+    return agg.merge(runs.groupby(keys, as_index=False)["n_params"].max(), on=keys, how="left")
 
 
 def plot_related_permuted(table: str | Path | pd.DataFrame, out_paths) -> None:
@@ -59,15 +73,15 @@ def plot_related_permuted(table: str | Path | pd.DataFrame, out_paths) -> None:
     style.setup()
     df = table if isinstance(table, pd.DataFrame) else pd.read_csv(table)
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(10, 4.2))
-    keys = ["model", "context", "size", "n_params"]
+    keys = ["model", "context", "size"]
     if len(df):
         t_max = int(df["tasks"].max())
         seen = mean_over_seen(df[df["tasks"] == t_max])
         seen = seen.assign(task=seen["after_task"] + 1)
-        _lines(ax_a, seed_stats(seen, keys + ["task"], "mean_acc"), "task")
+        _lines(ax_a, _with_params(seed_stats(seen, keys + ["task"], "mean_acc"), seen), "task")
         ax_a.set_title(f"(a) T = {t_max}: mean accuracy over the tasks seen")
         final = final_accuracy(df)
-        _lines(ax_b, seed_stats(final, keys + ["tasks"], "final_acc"), "tasks")
+        _lines(ax_b, _with_params(seed_stats(final, keys + ["tasks"], "final_acc"), final, "tasks"), "tasks")
         ax_b.set_xticks(sorted(df["tasks"].unique()))
         n_seeds = int(df.groupby(keys + ["tasks"])["seed"].nunique().min())
         fig.text(0.01, -0.02, f"{df['dataset'].iloc[0]}; {n_seeds}+ seeds; mean ± 95% CI", fontsize=7)
