@@ -184,6 +184,13 @@ def test_verdict_orderings_and_missing():
     assert out[("C5", "ADN − vANN")]["status"] == "not reproduced"
     short = related_permuted.rows(pd.DataFrame(), {"permuted": _table(accs, T=2)})
     assert all(r["status"] == "inconclusive" and "T = 10" in r["missing"] for r in short)
+    # without the MLP of ADN's width, C5 takes the vANN of ADN's parameters (within ×1.25), else none
+    no_width = {k: v for k, v in accs.items() if k[2] != "D1_S128"}
+    c5 = related_permuted.rows(pd.DataFrame(), {"permuted": _table(no_width)})[0]
+    assert c5["status"] == "reproduced" and "D1_S87" in c5["detail"]
+    far = {k: v for k, v in no_width.items() if k[2] != "D1_S87"} | {("vANN", "none", "D1_S512", 670218): 0.7}
+    c5 = related_permuted.rows(pd.DataFrame(), {"permuted": _table(far)})[0]
+    assert c5["status"] == "inconclusive" and "vANN(1, 128)" in c5["missing"]
     few = related_permuted.rows(pd.DataFrame(), {"permuted": _table(accs, seeds=(0, 1))})
     assert all(r["status"] == "inconclusive" for r in few)
     assert all(r["status"] == "inconclusive" for r in related_permuted.rows(pd.DataFrame(), {}))
