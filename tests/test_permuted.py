@@ -161,39 +161,44 @@ def _table(accs: dict, T=10, seeds=(0, 1, 2)) -> pd.DataFrame:
 
 def test_verdict_orderings_and_missing():
     accs = {
+        ("ADN", "one_hot", "h2048", 3323914): 0.85,
+        ("ADN", "prototype", "h2048", 35026954): 0.845,
+        ("kWTA-MLP", "none", "h2048", 2914314): 0.80,
+        ("vANN", "none", "D1_S2048", 5824522): 0.70,
         ("ADN", "one_hot", "h128", 84874): 0.80,
-        ("ADN", "prototype", "h128", 850000): 0.795,
-        ("kWTA-MLP", "none", "h128", 60000): 0.75,
-        ("vANN", "none", "D1_S128", 118282): 0.70,
         ("vANN", "none", "D1_S87", 76831): 0.68,
         ("dANN-R", "none", "D16_S256", 76554): 0.72,
     }
     out = {(r["claim"], r["check"]): r for r in related_permuted.rows(pd.DataFrame(), {"permuted": _table(accs)})}
     assert out[("C5", "ADN − vANN")]["status"] == "reproduced"
-    assert out[("C5", "ADN − vANN")]["value"] == pytest.approx(10.0)
+    assert out[("C5", "ADN − vANN")]["value"] == pytest.approx(15.0)
     assert out[("C6", "ADN − kWTA-MLP")]["status"] == "reproduced"
     assert out[("C6", "ADN − ADN-ReLU")]["status"] == "inconclusive"
     assert "ADN-ReLU" in out[("C6", "ADN − ADN-ReLU")]["missing"]
     assert out[("C7", "|one-hot − prototype|")]["status"] == "reproduced"
     assert out[("C7", "|zero context − kWTA-MLP|")]["status"] == "inconclusive"
     assert out[("C8", "ADN (budget) − dANN-R")]["status"] == "reproduced"
+    assert "h128" in out[("C8", "ADN (budget) − dANN-R")]["detail"]
     assert out[("C8", "dANN-R − vANN")]["status"] == "reproduced"
     # the other way round is not reproduced; T = 2 only or 2 seeds is inconclusive
-    worse = {**accs, ("ADN", "one_hot", "h128", 84874): 0.60}
+    worse = {**accs, ("ADN", "one_hot", "h2048", 3323914): 0.60}
     out = {(r["claim"], r["check"]): r for r in related_permuted.rows(pd.DataFrame(), {"permuted": _table(worse)})}
     assert out[("C5", "ADN − vANN")]["status"] == "not reproduced"
     short = related_permuted.rows(pd.DataFrame(), {"permuted": _table(accs, T=2)})
     assert all(r["status"] == "inconclusive" and "T = 10" in r["missing"] for r in short)
-    # without the MLP of ADN's width, C5 takes the vANN of ADN's parameters (within ×1.25), else none
-    no_width = {k: v for k, v in accs.items() if k[2] != "D1_S128"}
-    c5 = related_permuted.rows(pd.DataFrame(), {"permuted": _table(no_width)})[0]
-    assert c5["status"] == "reproduced" and "D1_S87" in c5["detail"]
-    far = {k: v for k, v in no_width.items() if k[2] != "D1_S87"} | {("vANN", "none", "D1_S512", 670218): 0.7}
-    c5 = related_permuted.rows(pd.DataFrame(), {"permuted": _table(far)})[0]
-    assert c5["status"] == "inconclusive" and "vANN(1, 128)" in c5["missing"]
     few = related_permuted.rows(pd.DataFrame(), {"permuted": _table(accs, seeds=(0, 1))})
     assert all(r["status"] == "inconclusive" for r in few)
     assert all(r["status"] == "inconclusive" for r in related_permuted.rows(pd.DataFrame(), {}))
+    # below Iyer's width C5-C7 are inconclusive (C8 is not); C5 then takes the vANN of ADN's
+    # parameters (within ×1.25) when the MLP of its width is missing
+    small = {k: v for k, v in accs.items() if k[2] not in ("h2048", "D1_S2048")}
+    out = {(r["claim"], r["check"]): r for r in related_permuted.rows(pd.DataFrame(), {"permuted": _table(small)})}
+    assert out[("C5", "ADN − vANN")]["status"] == "inconclusive" and "h = 2048" in out[("C5", "ADN − vANN")]["missing"]
+    assert "D1_S87" in out[("C5", "ADN − vANN")]["detail"]
+    assert out[("C8", "ADN (budget) − dANN-R")]["status"] == "reproduced"
+    far = {k: v for k, v in small.items() if k[2] != "D1_S87"} | {("vANN", "none", "D1_S512", 670218): 0.7}
+    c5 = related_permuted.rows(pd.DataFrame(), {"permuted": _table(far)})[0]
+    assert "vANN(1, 128)" in c5["missing"]
 
 
 def _config(**permuted_block):
