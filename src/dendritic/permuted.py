@@ -168,7 +168,7 @@ def run_sequence(
     perms = permutations(seed, tasks, data["x_train"].shape[1])
     ctx = Contexts(context, tasks, data["x_train"].mean(0), perms)
     net = build(model, size, tasks, context, seed)
-    opt = adam(net.parameters(), lr)
+    opt = adam(net.parameters(), lr, fused=True)  # the same update, one kernel (as the fast engine)
     g = generator(seed, "batches")
     x_tr, y_tr, n = data["x_train"], data["y_train"], len(data["y_train"])
     tests = []
