@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dendritic import adn, permuted
+from dendritic import adn, permuted, wiring
 from dendritic.config import ConfigError, validate_config
 from dendritic.plan import permuted_jobs, permuted_path, planned_cells, planned_figures, related_tables
 from dendritic.reproduction import related_permuted
@@ -80,13 +80,13 @@ def test_small_forward_by_hand():
 def test_params_from_masks_match_closed_form(model, h, T, ctx):
     d_c = permuted.context_dim(ctx, T)
     net = permuted.build(model, h, T, ctx, seed=0)
-    assert net.n_params() == adn.adn_params(model, h, T, d_c)
+    assert net.n_params() == wiring.adn_params(model, h, T, d_c)
 
 
 def test_budget_adn_has_the_spec_count():
-    assert adn.adn_params("ADN", 128, 10, 10) == 84_874
-    assert adn.adn_params("ADN", 256, 10, 10) == 186_122
-    assert adn.adn_params("ADN", 2048, 10, 784) == 35_026_954
+    assert wiring.adn_params("ADN", 128, 10, 10) == 84_874
+    assert wiring.adn_params("ADN", 256, 10, 10) == 186_122
+    assert wiring.adn_params("ADN", 2048, 10, 784) == 35_026_954
 
 
 def test_house_model_counts_from_masks():

@@ -39,12 +39,12 @@ from torch import nn
 
 from dendritic.engine import FastNet
 from dendritic.models import INIT_STREAM, MASK_STREAM, MaskedLinear, build_model
-from dendritic.wiring import MODEL_NAMES
+from dendritic.wiring import ADN_SEGMENTS, MODEL_NAMES, adn_params  # noqa: F401  (adn_params: the closed form)
 
 #: The active-dendrite family, as Iyer et al. 2022 name them (ablations in their own words' short form).
 ADN_MODELS = ("ADN", "ADN-ReLU", "kWTA-MLP")
 #: Which of them have dendritic segments (and so read a context).
-HAS_SEGMENTS = {"ADN": True, "ADN-ReLU": True, "kWTA-MLP": False}
+HAS_SEGMENTS = ADN_SEGMENTS
 USES_KWTA = {"ADN": True, "ADN-ReLU": False, "kWTA-MLP": True}
 
 KWTA_PERCENT_ON = 0.05
@@ -86,15 +86,6 @@ def absolute_max_gate(drive: torch.Tensor, segments: torch.Tensor, context: torc
     resp = torch.einsum("nd,umd->num", context, segments)  # (N, n, m)
     j = resp.abs().argmax(dim=2, keepdim=True)
     return drive * torch.sigmoid(resp.gather(2, j).squeeze(2))
-
-
-def adn_params(model: str, hidden: int, segments: int, context_dim: int) -> int:
-    """Closed-form trainable parameters (784 → h → h → 10, 50 % fan-in sparsity, output included):
-    h·round(392) + h·round(h/2) + 10·round(h/2) + 2h + 10 weights and biases, plus 2·h·m·d_c
-    segment weights for the models with segments."""
-    h = hidden
-    ff = h * n_kept(N_INPUTS) + h * n_kept(h) + N_CLASSES * n_kept(h) + 2 * h + N_CLASSES
-    return ff + (2 * h * segments * context_dim if HAS_SEGMENTS[model] else 0)
 
 
 class ADNet(nn.Module):
