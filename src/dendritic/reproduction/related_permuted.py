@@ -124,15 +124,16 @@ def _close(claim, check, a, b, missing, T, paper=np.nan, what="") -> dict:
 
 
 def rows(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
-    """The checks of C5-C8 from ``tables['permuted']``; every check inconclusive without it."""
+    """The checks of C5-C8 from ``tables['permuted']``; none when the run did not plan the
+    experiment (no table: nothing to report), inconclusive checks when it lacks what they need."""
     tab = tables.get("permuted")
+    if tab is None:
+        return []
     empty = pd.DataFrame(columns=["model", "tasks", "context", "size", "n_params", "seed", "final_acc"])
     final = final_accuracy(tab) if tab is not None and len(tab) else empty
     run = set(final["tasks"].astype(int)) if len(final) else set()
     T = T_PAPER if T_PAPER in run or not run else max(run)
     base_missing = [] if T == T_PAPER else [f"T = {T_PAPER} (experiments.permuted.tasks; largest run: {T})"]
-    if tab is None:
-        base_missing = ["experiments.permuted (results/permuted.csv)"]
     ctx = _adn_context(final, T)
     adn = _size_pick(_runs(final, "ADN", ctx, T))
     h = adn["size"].iloc[0] if len(adn) else None
