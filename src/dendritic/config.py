@@ -370,6 +370,7 @@ def check_config(config: dict[str, Any]) -> None:
                     f"dendrites and somata)."
                 )
     _check_pruning(config)
+    _check_permuted(exps.get("permuted"))
     depth = (config.get("experiments") or {}).get("depth") or {}
     layers = {int(L) for L in depth.get("layers", [])}
     for key in depth.get("lr") or {}:
@@ -476,3 +477,28 @@ def selected_cells(config: dict[str, Any], name: str, dataset: str, networks: di
         for d, s in [nets] if isinstance(nets, tuple) else nets:
             cells += experiment_cells(config, name, dataset, model, int(d), int(s))
     return cells
+
+
+#: The permuted experiment's active-dendrite family (dendritic.adn.ADN_MODELS; torch-free here).
+PERMUTED_ADN_MODELS = ("ADN", "ADN-ReLU", "kWTA-MLP")
+
+
+def _check_permuted(exp: dict[str, Any] | None) -> None:
+    """experiments.permuted: every house model needs its (D, S) under ``networks``, and
+    ``networks`` names only house models the experiment runs."""
+    if not exp:
+        return
+    nets = exp.get("networks") or {}
+    house = [m for m in exp["models"] if m not in PERMUTED_ADN_MODELS]
+    lacking = [m for m in house if not nets.get(m)]
+    if lacking:
+        raise ConfigError(
+            f"experiments.permuted.models lists {', '.join(lacking)} without a size: add "
+            f"experiments.permuted.networks: {{{lacking[0]}: [[D, S]]}} (e.g. vANN: [[1, 2048]], the 2048-2048 MLP)."
+        )
+    extra = [m for m in nets if m not in house]
+    if extra:
+        raise ConfigError(
+            f"experiments.permuted.networks gives sizes for {', '.join(extra)}, which experiments.permuted.models "
+            f"does not run as a house model; add it to models or remove it from networks (the ADN family uses hidden)."
+        )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from dendritic.config import deferred_experiments, expand_cells
+from dendritic.config import PERMUTED_ADN_MODELS, deferred_experiments, expand_cells
 from dendritic.imp_schedule import pruning_cells
 from dendritic.paper import (  # noqa: F401  (importable from here while the figure plan moves)
     DATASET_ORDER,
@@ -55,6 +55,9 @@ def noise_dataset(cells) -> str:
 # --------------------------------------------------------------------------------------------------
 # the figure registry
 # --------------------------------------------------------------------------------------------------
+#: The permuted experiment's table (experiments.permuted; :mod:`dendritic.permuted`).
+PERMUTED_TABLE = "results/permuted.csv"
+
 #: The one table most figures read (``dendritic.summary``).
 SUMMARY = "results/summary.csv"
 
@@ -119,6 +122,9 @@ FIGURES: dict[str, Figure] = {
         "Neighbouring systems",
         reads=("results/pruning.csv", "results/pruning_noise.csv", SUMMARY, "results/test_noise.csv (when run)"),
     ),
+    "related_permuted": Figure(
+        _P + "related_permuted:plot_related_permuted", "Neighbouring systems", reads=("results/permuted.csv",)
+    ),
 }
 
 
@@ -144,7 +150,44 @@ def related_tables(cells, config: Mapping[str, Any]) -> dict[str, str]:
         tables["pruning_noise"] = "results/pruning_noise.csv"
         if test_noise_planned(cells, config):
             tables["test_noise"] = "results/test_noise.csv"
+    if permuted_jobs(config):
+        tables["permuted"] = PERMUTED_TABLE
     return tables
+
+
+def permuted_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The jobs of experiments.permuted (validated config): one per (dataset, T, model, context),
+    each with its sizes (hidden widths, or (D, S) of a house model) and every seed."""
+    exp = (config.get("experiments") or {}).get("permuted")
+    if not exp:
+        return []
+    jobs = []
+    for dataset in exp["datasets"]:
+        for tasks in exp["tasks"]:
+            for model in exp["models"]:
+                adn = model in PERMUTED_ADN_MODELS
+                contexts = exp["contexts"] if model in ("ADN", "ADN-ReLU") else ["none"]
+                sizes = list(exp["hidden"]) if adn else [list(n) for n in exp["networks"][model]]
+                for context in contexts:
+                    jobs.append(
+                        dict(
+                            dataset=dataset,
+                            tasks=int(tasks),
+                            model=model,
+                            context=context,
+                            sizes=sizes,
+                            seeds=list(config["seeds"]),
+                            epochs_per_task=exp["epochs_per_task"],
+                            lr=float(exp["lr"]),
+                            batch_size=exp["batch_size"],
+                        )
+                    )
+    return jobs
+
+
+def permuted_path(job: dict[str, Any], root: str = "results/permuted") -> str:
+    """The table of one permuted job: ``{root}/{dataset}/T{tasks}/{model}/{context}.csv``."""
+    return f"{root}/{job['dataset']}/T{job['tasks']}/{job['model']}/{job['context']}.csv"
 
 
 def noise_examples_dataset(cells) -> str | None:
@@ -234,6 +277,7 @@ def planned_figures(
         "suppl_fig10": bool(pairs_ds) and has_pair(SPARSE_PAIRS, [pairs_ds]),
         "ext_test_noise": test_noise_planned(cells, config),
         "related_imp": bool(pruning_cells(config)),
+        "related_permuted": bool(permuted_jobs(config)),
     }
     params = figure_params(cells, config, fig2_models)
     return {name: params[name] for name in FIGURES if wanted[name]}

@@ -85,3 +85,25 @@ def dataset_params(name: str, dataset: str, D: int, S: int, L: int = 1) -> int:
     """Trainable parameters of model ``name`` at (D, S, L) on ``dataset`` (closed form)."""
     shape, n_classes = INPUTS[dataset]
     return formula_params(name, shape, n_classes, D, S, L)
+
+
+# --------------------------------------------------------------------------------------------------
+# beyond the paper: the active-dendrite family of experiment permuted (dendritic.adn)
+# --------------------------------------------------------------------------------------------------
+#: Models with dendritic segments among the active-dendrite family (dendritic.adn.ADN_MODELS).
+ADN_SEGMENTS = {"ADN": True, "ADN-ReLU": True, "kWTA-MLP": False}
+
+
+def adn_params(model: str, hidden: int, segments: int, context_dim: int, sparsity: float = 0.5) -> int:
+    """Closed-form trainable parameters of an active-dendrite network 784 → h → h → 10 whose
+    feed-forward layers (output included) keep round((1 − sparsity)·fan-in) inputs per unit:
+    h·round(392) + h·round(h/2) + 10·round(h/2) weights, 2h + 10 biases, plus 2·h·m·d_c segment
+    weights for the models with segments (m = segments, d_c = context dimension). A check of
+    :meth:`dendritic.adn.ADNet.n_params`, which counts from the masks."""
+
+    def kept(fan_in: int) -> int:
+        return max(1, int(round((1.0 - sparsity) * fan_in)))
+
+    h = hidden
+    ff = h * kept(784) + h * kept(h) + 10 * kept(h) + 2 * h + 10
+    return ff + (2 * h * segments * context_dim if ADN_SEGMENTS[model] else 0)

@@ -14,10 +14,13 @@ from dendritic.paper import FIG2_MODELS, PRIMARY_DATASET
 from dendritic.plan import (
     ANALYSIS_TABLES,
     FIGURES,
+    PERMUTED_TABLE,
     analyses_planned,
     figure_params,
     noise_dataset,
     noise_examples_dataset,
+    permuted_jobs,
+    permuted_path,
     planned_cells,
     planned_figures,
     read_selected_networks,

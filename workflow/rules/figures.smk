@@ -185,3 +185,25 @@ rule related_imp:
         kwargs=FIGURE_PARAMS["related_imp"],
     script:
         "../scripts/related_imp.py"
+# --- Neighbouring system C.4: permuted Fashion-MNIST with active dendrites (results/permuted.csv) ---
+
+
+rule related_permuted:
+    input:
+        PERMUTED_TABLE,
+    output:
+        png=report(
+            f"{FIGS}/related_permuted.png",
+            caption="../report/related_permuted.rst",
+            category=FIGURES["related_permuted"].category,
+        ),
+        pdf=f"{FIGS}/related_permuted.pdf",
+    log:
+        "logs/figures/related_permuted.log",
+    conda:
+        "../../environment.yml"
+    params:
+        plot=FIGURES["related_permuted"].plot,
+        kwargs=FIGURE_PARAMS["related_permuted"],
+    script:
+        "../scripts/figure.py"

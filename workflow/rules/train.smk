@@ -48,6 +48,26 @@ rule pruning:
         "logs/pruning/{dataset}/{pcell}.log",
     benchmark:
         "results/benchmarks/pruning/{dataset}/{pcell}.tsv"
+# --- Neighbouring system (related.md C.4): permuted Fashion-MNIST, T tasks in sequence with
+# active-dendrite networks and house models without context. One job per (dataset, T, model,
+# context) with all its sizes and seeds (dendritic.permuted), then one table. ---
+
+
+PERMUTED_JOBS = {permuted_path(j): j for j in permuted_jobs(config)}
+
+
+rule permuted:
+    input:
+        data=prepared_cache,
+    output:
+        "results/permuted/{dataset}/T{tasks}/{model}/{context}.csv",
+    log:
+        "logs/permuted/{dataset}/T{tasks}/{model}/{context}.log",
+    benchmark:
+        "results/benchmarks/permuted/{dataset}/T{tasks}/{model}/{context}.tsv"
+    wildcard_constraints:
+        tasks=r"\d+",
+        context="one_hot|prototype|zero|none",
     conda:
         "../../environment.yml"
     threads: 1
@@ -70,6 +90,20 @@ rule pruning_table:
         "results/pruning.csv",
     log:
         "logs/pruning/table.log",
+        job=lambda wc: PERMUTED_JOBS[
+            f"results/permuted/{wc.dataset}/T{wc.tasks}/{wc.model}/{wc.context}.csv"
+        ],
+    script:
+        "../scripts/permuted.py"
+
+
+rule permuted_table:
+    input:
+        list(PERMUTED_JOBS),
+    output:
+        PERMUTED_TABLE,
+    log:
+        "logs/permuted/table.log",
     conda:
         "../../environment.yml"
     script:

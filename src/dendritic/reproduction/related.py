@@ -32,7 +32,7 @@ from dendritic.reproduction.markdown import MARK, md_table
 SECTION = "related"
 
 #: The systems' modules (in ``dendritic.reproduction``), in the report's order.
-SYSTEMS: tuple[str, ...] = ("related_imp",)
+SYSTEMS: tuple[str, ...] = ("related_imp", "related_permuted")
 
 
 def system_modules() -> list[Any]:
@@ -64,6 +64,8 @@ def related_claims(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.D
     frames = []
     for module in system_modules():
         checks = pd.DataFrame(module.rows(df, tables), columns=CSV_COLUMNS)
+        if checks.empty:  # the system did not run (its tables not planned): no rows, no section
+            continue
         for cid in module.CLAIMS:
             part = checks[checks["claim"] == cid]
             frames.append(part)
