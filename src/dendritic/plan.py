@@ -113,6 +113,7 @@ FIGURES: dict[str, Figure] = {
     "suppl_fig9": Figure(_P + "experiments:plot_sampling_pairs", "Dendritic features"),
     "suppl_fig10": Figure(_P + "experiments:plot_sparse_pairs", "Dendritic features"),
     "ext_test_noise": Figure(_P + "test_noise:plot_test_noise", "Beyond the paper", reads=("results/test_noise.csv",)),
+    "related_dac": Figure(_P + "related_dac:plot_related_dac", "Neighbouring systems"),
 }
 
 
@@ -173,6 +174,8 @@ def figure_params(
     params["fig7"] = {"dataset": noise_dataset(cells), "selection": config["analysis"]["selection"]}
     params["suppl_fig9"] = {"dataset": pairs_ds}
     params["suppl_fig10"] = {"dataset": pairs_ds}
+    dac_ds = sort_datasets(c.dataset for c in cells if c.experiment == "dac")
+    params["related_dac"] = {"dataset": PRIMARY_DATASET if PRIMARY_DATASET in dac_ds or not dac_ds else dac_ds[0]}
     return params
 
 
@@ -191,7 +194,7 @@ def planned_figures(
     sequential experiment on :func:`noise_dataset`; Suppl. Fig. 3 a Fig. 2 model on a dataset
     other than FMNIST; Suppl. Figs 4, 5, 6, 8 their experiment; Suppl. Figs 9-10 a complete
     sampling or sparse pair on their dataset; the test-noise figure the test noise
-    (:func:`test_noise_planned`).
+    (:func:`test_noise_planned`); the DAC figure the ``dac`` experiment.
     """
     cells = list(cells)
     fig2 = set(fig2_models)
@@ -221,6 +224,7 @@ def planned_figures(
         "suppl_fig9": bool(pairs_ds) and has_pair(SAMPLING_PAIRS, [pairs_ds]),
         "suppl_fig10": bool(pairs_ds) and has_pair(SPARSE_PAIRS, [pairs_ds]),
         "ext_test_noise": test_noise_planned(cells, config),
+        "related_dac": bool(_models(cells, "dac")),
     }
     params = figure_params(cells, config, fig2_models)
     return {name: params[name] for name in FIGURES if wanted[name]}

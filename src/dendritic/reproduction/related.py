@@ -31,7 +31,7 @@ from dendritic.reproduction.claims import CSV_COLUMNS, MISSING_SEP, _check, over
 SECTION = "related"
 
 #: The systems' modules (in ``dendritic.reproduction``), in the report's order.
-SYSTEMS: tuple[str, ...] = ()
+SYSTEMS: tuple[str, ...] = ("related_dac",)
 
 
 def system_modules() -> list[Any]:
