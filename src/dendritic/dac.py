@@ -200,7 +200,11 @@ def match_folds(df: pd.DataFrame, models: Sequence[str] = BUDGET_MODELS) -> pd.D
     for m in models:
         for dataset in sorted(set(runs["dataset"])):
             b = base[(base["model"] == m) & (base["dataset"] == dataset)] if len(base) else base
-            d = with_dac[(with_dac["model"] == f"{m}-DAC") & (with_dac["dataset"] == dataset)] if len(with_dac) else b
+            d = (
+                with_dac[(with_dac["model"] == f"{m}-DAC") & (with_dac["dataset"] == dataset)]
+                if len(with_dac)
+                else with_dac
+            )
             if b.empty or d.empty:
                 continue
             b, d = b.iloc[0], d.iloc[0]

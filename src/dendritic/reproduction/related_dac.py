@@ -31,6 +31,7 @@ from dendritic import dac
 from dendritic.paper import PAPER_DESIGN, dataset_title
 from dendritic.reproduction.claims import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED, fmt
 from dendritic.reproduction.related import related_check
+from dendritic.trials import diverged_mask
 
 TITLE = "DAC units: per-connection biases (Metta et al., WACV 2024)"
 
@@ -69,13 +70,14 @@ def _requirements(pairs: pd.DataFrame, dataset: str, what: str) -> list[str]:
     if len(low):
         cells = ", ".join(f"{m} D={d}, S={s}: {n}" for (m, d, s), n in low.items())
         missing.append(f"≥ {MIN_SEEDS} paired non-diverged seeds per {what} (this run: {cells}): add seeds")
+    return missing + _epochs_missing(pairs["epochs"].min() if len(pairs) else np.nan, dataset)
+
+
+def _epochs_missing(got: float, dataset: str) -> list[str]:
     need = PAPER_DESIGN["epochs"].get(dataset)
-    got = pairs["epochs"].min() if len(pairs) else np.nan
     if need and np.isfinite(got) and got < need:
-        missing.append(
-            f"runs at the paper's {need} epochs (this run: {int(got)}): set training.epochs.{dataset}: {need}"
-        )
-    return missing
+        return [f"runs at the paper's {need} epochs (this run: {int(got)}): set training.epochs.{dataset}: {need}"]
+    return []
 
 
 def _decide(mean: float, lo: float) -> str | None:
@@ -160,9 +162,14 @@ def _a2(df: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _fold_check(dataset: str, r: pd.Series) -> dict:
+def _fold_check(dataset: str, r: pd.Series, runs: pd.DataFrame) -> dict:
     x = r["model"]
-    missing = []
+    runs = runs[runs["model"].isin([x, f"{x}-DAC", "vANN"]) & runs["experiment"].isin(["main", dac.EXPERIMENT])]
+    planned = runs["max_epochs"] if "max_epochs" in runs else runs["epochs"]
+    missing = _epochs_missing(float(planned.min()) if len(planned) else np.nan, dataset)
+    per_cell = runs[~diverged_mask(runs)].groupby(["model", "dendrites", "somata"])["seed"].nunique()
+    if (per_cell < MIN_SEEDS).any():
+        missing.append(f"≥ {MIN_SEEDS} non-diverged seeds per cell of vANN, {x} and {x}-DAC: add seeds")
     for who, status in ((x, r["status"]), (f"{x}-DAC", r["dac_status"])):
         if status != "matched":
             missing.append(
@@ -215,7 +222,7 @@ def _a3(df: pd.DataFrame) -> list[dict]:
             )
         folds = dac.match_folds(sub)
         for _, r in folds.iterrows():
-            rows.append(_fold_check(dataset, r))
+            rows.append(_fold_check(dataset, r, sub))
     return rows
 
 
