@@ -88,6 +88,8 @@ def plot_related_dac(summary: str | Path | pd.DataFrame, out_paths, dataset: str
         pos += len(d) + 1
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(ticks, labels, fontsize=7)
+    if ticks:
+        ax.set_xlim(min(ticks) - 0.8, max(ticks) + 0.8)
     ax.set_ylabel("Δ test accuracy (pp)")
     ax.set_title("(b) X-DAC(D,S) − X(2D,S), mean ± 95% CI", loc="left")
     if not ticks:
