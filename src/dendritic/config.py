@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from dendritic.wiring import INPUTS, dac_connections, dataset_params, is_dac, model_label
+from dendritic.wiring import dac_memory_error, dataset_params, model_label
 
 #: Experiments in the order the paper introduces them.
 EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential", "dac")
@@ -380,46 +380,27 @@ def check_config(config: dict[str, Any]) -> None:
             )
 
 
-#: Floats a DAC cell may hold in one B × (DAC connections) tensor (~0.5 GB; docs/neighbours/dac.md).
-DAC_MAX_FLOATS = 1.3e8
-
-
 def _check_dac(config: dict[str, Any]) -> None:
-    """``experiments.dac.pairs`` names only models the experiment trains, and no DAC cell holds
-    more than :data:`DAC_MAX_FLOATS` floats in one batch (B × its DAC connections)."""
+    """``experiments.dac.pairs`` names only trained models; no DAC cell is too large for a batch."""
     exps = config.get("experiments") or {}
     batch = {"batch_size": schema_default("training", "batch_size"), **(config.get("training") or {})}["batch_size"]
     extra = [m for m in (exps.get("dac") or {}).get("pairs") or {} if m not in exps["dac"].get("models", [])]
     if extra:
         raise ConfigError(f"experiments.dac.pairs gives sizes for {', '.join(extra)}, not in experiments.dac.models")
     for name, exp in exps.items():
-        if not isinstance(exp, dict) or not {"datasets", "models", "dendrites", "somata"} <= set(exp):
-            continue
-        for dataset, model, d, s in _grid(exp):
-            conns = dac_connections(model, *INPUTS[dataset], d, s) if is_dac(model) else 0
-            if batch * conns > DAC_MAX_FLOATS and dataset_params(model, dataset, d, s) <= exp.get("max_params", 1e99):
-                raise ConfigError(
-                    f"experiments.{name}: cell {dataset}/{model}/D{d}_S{s} holds training.batch_size {batch} × "
-                    f"{conns:,} DAC connections = {batch * conns:.3g} floats per batch, above the limit of "
-                    f"{DAC_MAX_FLOATS:.2g} (~0.5 GB per tensor). Leave that size out (list {model}'s sizes under "
-                    f"experiments.{name}.pairs, or set experiments.{name}.max_params), or lower "
-                    f"training.batch_size to at most {int(DAC_MAX_FLOATS // conns)}."
-                )
-
-
-def _sizes(exp: dict[str, Any], model: str) -> list[tuple[int, int]]:
-    """The (D, S) of ``model`` in a grid: its ``pairs`` where given (``dac``), else dendrites × somata."""
-    pairs = (exp.get("pairs") or {}).get(model)
-    if pairs is not None:
-        return [(int(d), int(s)) for d, s in pairs]
-    return [(d, s) for d in exp["dendrites"] for s in exp["somata"]]
+        if isinstance(exp, dict) and {"datasets", "models", "dendrites", "somata"} <= set(exp):
+            for dataset, model, d, s in _grid(exp):
+                if dataset_params(model, dataset, d, s) <= exp.get("max_params", math.inf):
+                    if problem := dac_memory_error(name, model, dataset, d, s, batch):
+                        raise ConfigError(problem)
 
 
 def _grid(exp: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
     for dataset in exp["datasets"]:
-        for model in exp["models"]:
-            for d, s in _sizes(exp, model):
-                yield dataset, model, d, s
+        for model in exp["models"]:  # a model listed in ``pairs`` (experiment dac): those sizes only
+            sizes = (exp.get("pairs") or {}).get(model) or [(d, s) for d in exp["dendrites"] for s in exp["somata"]]
+            for d, s in sizes:
+                yield dataset, model, int(d), int(s)
 
 
 def cell_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
@@ -442,7 +423,7 @@ def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str
     from a validated config (defaults filled)."""
     exp = config["experiments"][name]
     base = dict(experiment=name, dataset=dataset, model=model, dendrites=d, somata=s, **cell_settings(config, dataset))
-    if name == "main":
+    if name in ("main", "dac"):  # dac: DAC models, on the reference path (cells.engine_for)
         return [Cell(**base)]
     if name == "dropout":
         return [Cell(**base, dropout=float(p)) for p in exp["rates"]]
@@ -457,8 +438,6 @@ def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str
         return [Cell(**base, sigma=float(sg)) for sg in exp["sigmas"]]
     if name == "sequential":
         return [Cell(**{**base, "epochs": exp["epochs"]}, sequential=True)]
-    if name == "dac":  # DAC models trained like main (they train on the reference path: cells.engine_for)
-        return [Cell(**base)]
     raise ConfigError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
 
 

@@ -77,6 +77,26 @@ def base_model(name: str) -> str:
     return next(n for n in MODEL_NAMES if MODEL_SPECS[n][:2] == spec[:2])
 
 
+#: Floats a DAC cell may hold in one B × (DAC connections) tensor (~0.5 GB; docs/neighbours/dac.md).
+DAC_MAX_FLOATS = 1.3e8
+
+
+def dac_memory_error(experiment: str, name: str, dataset: str, D: int, S: int, batch_size: int) -> str | None:
+    """Why a cell of model ``name`` holds too much in one batch (``batch_size`` × its DAC
+    connections > :data:`DAC_MAX_FLOATS`), naming the cell and the remedy; None when it fits
+    (every paper model fits). ``dendritic.config.check_config`` raises it."""
+    conns = dac_connections(name, *INPUTS[dataset], D, S)
+    if batch_size * conns <= DAC_MAX_FLOATS:
+        return None
+    return (
+        f"experiments.{experiment}: cell {dataset}/{name}/D{D}_S{S} holds training.batch_size {batch_size} × "
+        f"{conns:,} DAC connections = {batch_size * conns:.3g} floats per batch, above the limit of "
+        f"{DAC_MAX_FLOATS:.2g} (~0.5 GB per tensor). Leave that size out (list {name}'s sizes under "
+        f"experiments.{experiment}.pairs, or set experiments.{experiment}.max_params), or lower "
+        f"training.batch_size to at most {int(DAC_MAX_FLOATS // conns)}."
+    )
+
+
 def dac_connections(name: str, image_shape, n_classes: int, D: int, S: int, k: int = 16) -> int:
     """The connections that carry a DAC bias (one each): the size of the B × connections tensors a
     DAC model's training step holds per batch (``check_config``'s memory guard). 0 for the
