@@ -121,6 +121,7 @@ def test_every_registered_figure_resolves_and_has_a_caption():
         "suppl_fig8",
         "suppl_fig9",
         "suppl_fig10",
+        "related_dac",
     }
 
 

@@ -31,8 +31,9 @@ from dendritic import engine as fast
 from dendritic import runio
 from dendritic.config import Cell
 from dendritic.datasets import DatasetError, load_prepared
-from dendritic.models import DendriticNet, build_model, formula_params
+from dendritic.models import DendriticNet, build_model, formula_params, make_net
 from dendritic.training import RunResult, expand_state, load_weights, resolve_device, run_data, to_float, train_run
+from dendritic.wiring import is_dac
 
 log = logging.getLogger("dendritic.training")
 
@@ -89,6 +90,17 @@ def default_replicas(cell: Cell, image_shape, n_classes: int, device: torch.devi
     return n if small else 1
 
 
+def engine_for(cell: Cell, engine: str | None = None) -> str:
+    """The engine that trains ``cell``: ``engine`` (default ``cell.engine``, i.e. the config's
+    ``training.engine``), except that a DAC model (:data:`dendritic.wiring.DAC_MODELS`) always
+    trains on the reference path: the fast engine's sparse products cannot hold a nonlinearity
+    per connection."""
+    engine = engine or cell.engine
+    if engine not in ENGINES:
+        raise ValueError(f"unknown training engine {engine!r}; valid: {', '.join(ENGINES)}")
+    return "reference" if is_dac(cell.model) else engine
+
+
 def seed_groups(
     cell: Cell, engine: str, image_shape, n_classes: int, device: torch.device, replicas: int | None = None
 ) -> list[tuple[int, ...]]:
@@ -110,7 +122,7 @@ def train_cell(
     ``engine`` (default ``cell.engine``): ``fast`` or ``reference``; both give the same numbers up
     to float rounding. ``replicas``: see :func:`seed_groups`.
     """
-    engine = engine or cell.engine
+    engine = engine_for(cell, engine)
     dev = resolve_device(device) if isinstance(device, str) else device
     shape, n_classes = tuple(prepared.image_shape), prepared.n_classes
     groups = seed_groups(cell, engine, shape, n_classes, dev, replicas)
@@ -246,8 +258,8 @@ def run_cell(
     """
     if isinstance(cell, dict):
         cell = Cell.from_dict(cell)
-    if engine is not None:  # recorded with the cell (provenance, weights.pt)
-        cell = replace(cell, engine=engine)
+    # the engine that trains it is recorded with the cell (provenance, weights.pt)
+    cell = replace(cell, engine=engine_for(cell, engine))
     if threads:
         torch.set_num_threads(int(threads))
     dev = resolve_device(device)
@@ -273,7 +285,7 @@ def load_run(weights_path: str | Path, seed: int, image_shape, n_classes: int) -
     cell = Cell.from_dict(saved["cell"])
     state = expand_state(saved["runs"][seed])
     masks = [state.get(f"layers.{i}.mask") for i in range(2 * cell.layers + 1)]  # output: a pruned ticket's
-    model = DendriticNet(
+    model = make_net(
         cell.model,
         image_shape,
         n_classes,

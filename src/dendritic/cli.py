@@ -187,7 +187,7 @@ def _cmd_summarize(a: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from dendritic.datasets import DATASETS
-    from dendritic.models import MODEL_NAMES
+    from dendritic.models import ALL_MODELS
 
     p = argparse.ArgumentParser(
         prog="python -m dendritic", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         return f"default: {schema_default('training', key)} (training.{key} of the config schema)"
 
     def shape_args(sp):
-        sp.add_argument("--model", required=True, choices=MODEL_NAMES)
+        sp.add_argument("--model", required=True, choices=ALL_MODELS)
         sp.add_argument("--dataset", required=True, choices=sorted(DATASETS))
         sp.add_argument("-D", "--dendrites", type=_at_least(1), required=True)
         sp.add_argument("-S", "--somata", type=_at_least(1), required=True)

@@ -23,10 +23,10 @@ from typing import Any, Iterator
 
 import yaml
 
-from dendritic.wiring import dataset_params, model_label
+from dendritic.wiring import dac_memory_error, dataset_params, model_label
 
 #: Experiments in the order the paper introduces them.
-EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential")
+EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential", "dac")
 
 #: The configuration's JSON schema, package data of ``dendritic`` (``workflow/schemas/`` links to it).
 SCHEMA_PATH = Path(str(resources.files("dendritic") / "schema" / "config.schema.yaml"))
@@ -371,6 +371,7 @@ def check_config(config: dict[str, Any]) -> None:
                 )
     _check_pruning(config)
     _check_permuted(exps.get("permuted"))
+    _check_dac(config)
     depth = (config.get("experiments") or {}).get("depth") or {}
     layers = {int(L) for L in depth.get("layers", [])}
     for key in depth.get("lr") or {}:
@@ -395,12 +396,27 @@ def _check_pruning(config: dict[str, Any]) -> None:
             )
 
 
+def _check_dac(config: dict[str, Any]) -> None:
+    """``experiments.dac.pairs`` names only trained models; no DAC cell is too large for a batch."""
+    exps = config.get("experiments") or {}
+    batch = {"batch_size": schema_default("training", "batch_size"), **(config.get("training") or {})}["batch_size"]
+    extra = [m for m in (exps.get("dac") or {}).get("pairs") or {} if m not in exps["dac"].get("models", [])]
+    if extra:
+        raise ConfigError(f"experiments.dac.pairs gives sizes for {', '.join(extra)}, not in experiments.dac.models")
+    for name, exp in exps.items():
+        if isinstance(exp, dict) and {"datasets", "models", "dendrites", "somata"} <= set(exp):
+            for dataset, model, d, s in _grid(exp):
+                if dataset_params(model, dataset, d, s) <= exp.get("max_params", math.inf):
+                    if problem := dac_memory_error(name, model, dataset, d, s, batch):
+                        raise ConfigError(problem)
+
+
 def _grid(exp: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
     for dataset in exp["datasets"]:
-        for model in exp["models"]:
-            for d in exp["dendrites"]:
-                for s in exp["somata"]:
-                    yield dataset, model, d, s
+        for model in exp["models"]:  # a model listed in ``pairs`` (experiment dac): those sizes only
+            sizes = (exp.get("pairs") or {}).get(model) or [(d, s) for d in exp["dendrites"] for s in exp["somata"]]
+            for d, s in sizes:
+                yield dataset, model, int(d), int(s)
 
 
 def cell_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
@@ -423,7 +439,7 @@ def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str
     from a validated config (defaults filled)."""
     exp = config["experiments"][name]
     base = dict(experiment=name, dataset=dataset, model=model, dendrites=d, somata=s, **cell_settings(config, dataset))
-    if name == "main":
+    if name in ("main", "dac"):  # dac: DAC models, on the reference path (cells.engine_for)
         return [Cell(**base)]
     if name == "dropout":
         return [Cell(**base, dropout=float(p)) for p in exp["rates"]]

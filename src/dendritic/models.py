@@ -31,10 +31,21 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dendritic.connectivity import grid_shape, input_mask, soma_mask
-from dendritic.wiring import MODEL_NAMES, MODEL_SPECS, Wiring, formula_params, model_label, model_spec  # noqa: F401
+from dendritic.wiring import (  # noqa: F401
+    ALL_MODELS,
+    DAC_LAYERS,
+    DAC_MODELS,
+    MODEL_NAMES,
+    MODEL_SPECS,
+    Wiring,
+    formula_params,
+    model_label,
+    model_spec,
+)
 
 MASK_STREAM = 0x6D61736B  # ASCII "mask"
 INIT_STREAM = 0x696E6974  # ASCII "init"
@@ -84,11 +95,31 @@ def build_masks(name: str, image_shape, D: int, S: int, L: int = 1, k: int = 16,
 
 def count_params(name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1, k: int = 16) -> int:
     """Trainable parameters counted from the masks (no weights allocated): non-zero-mask weights
-    + biases of every layer + the dense output layer. The same for every seed."""
+    + biases of every layer + the dense output layer. The same for every seed.
+
+    DAC models: one bias per existing connection of each DAC layer, and no unit bias on the
+    senders of a DAC layer (absorbed into the connections' biases; :class:`DACNet`)."""
     masks = build_masks(name, image_shape, D, S, L, k, seed=0)
     weights = sum(int(m.sum()) for m in masks) + S * n_classes
-    biases = L * (D * S + S) + n_classes
-    return weights + biases
+    dac = model_spec(name).dac
+    if not dac:
+        return weights + L * (D * S + S) + n_classes
+    _check_dac_depth(L)
+    per_layer = [int(m.sum()) for m in masks] + [S * n_classes]
+    keeps = _keeps_bias(dac)
+    unit_biases = sum(n for n, keep in zip([D * S, S, n_classes], keeps) if keep)
+    return weights + unit_biases + sum(n for layer, n in zip(DAC_LAYERS, per_layer) if layer in dac)
+
+
+def _check_dac_depth(L: int) -> None:
+    if L != 1:
+        raise ValueError(f"DAC models have one dendrite → soma pair (L = 1), got L = {L}")
+
+
+def _keeps_bias(dac: tuple[str, ...]) -> list[bool]:
+    """Whether each ``nn.Linear`` of a DAC model (L = 1) keeps its unit bias: not when the next
+    layer is a DAC layer, whose per-connection biases absorb it (the output layer always keeps it)."""
+    return [DAC_LAYERS[i + 1] not in dac for i in range(2)] + [True]
 
 
 class MaskedLinear(nn.Linear):
@@ -98,8 +129,8 @@ class MaskedLinear(nn.Linear):
     hook, so they stay exactly zero under optimisers without weight decay.
     """
 
-    def __init__(self, in_features: int, out_features: int, mask=None):
-        super().__init__(in_features, out_features)
+    def __init__(self, in_features: int, out_features: int, mask=None, bias: bool = True):
+        super().__init__(in_features, out_features, bias=bias)
         if mask is not None:
             mask = torch.tensor(np.asarray(mask), dtype=torch.bool)
             if tuple(mask.shape) != (out_features, in_features):
@@ -110,13 +141,15 @@ class MaskedLinear(nn.Linear):
     def reset_parameters(self) -> None:
         """Zeros: no draw from the global torch generator; :meth:`glorot_` is the real init."""
         nn.init.zeros_(self.weight)
-        nn.init.zeros_(self.bias)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
 
     @torch.no_grad()
     def glorot_(self, generator: torch.Generator) -> None:
         """Glorot-uniform on the full (out, in) shape, zero bias, then multiply by the mask."""
         nn.init.xavier_uniform_(self.weight, generator=generator)
-        self.bias.zero_()
+        if self.bias is not None:
+            self.bias.zero_()
         self.apply_mask_()
 
     @torch.no_grad()
@@ -148,7 +181,7 @@ class MaskedLinear(nn.Linear):
     def n_params(self) -> int:
         """Non-zero-mask weights + biases."""
         n_weights = self.weight.numel() if self.mask is None else int(self.mask.sum())
-        return n_weights + self.bias.numel()
+        return n_weights + (self.bias.numel() if self.bias is not None else 0)
 
 
 class DendriticNet(nn.Module):
@@ -230,11 +263,139 @@ class DendriticNet(nn.Module):
         return f"name={self.label!r}, D={self.D}, S={self.S}, L={self.L}, kinds={self.kinds}"
 
 
+def make_net(
+    name: str,
+    image_shape,
+    n_classes: int,
+    D: int,
+    S: int,
+    L: int = 1,
+    dropout: float = 0.0,
+    k: int = 16,
+    masks: list[np.ndarray] | None = None,
+) -> DendriticNet:
+    """An uninitialised network of model ``name``: a :class:`DACNet` for the DAC models, else a
+    :class:`DendriticNet` (the one place that picks the class; :func:`dendritic.cells.load_run`
+    rebuilds trained networks with it)."""
+    cls = DACNet if model_spec(name).dac else DendriticNet
+    return cls(name, image_shape, n_classes, D, S, L, dropout, k, masks)
+
+
 def build_model(
     name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1, dropout: float = 0.0, seed: int = 0, k: int = 16
 ) -> DendriticNet:
-    """A model of the paper with masks and initial weights fixed by ``seed`` (on the CPU)."""
+    """A model with masks and initial weights fixed by ``seed`` (on the CPU). A DAC model and
+    its base model (:func:`dendritic.wiring.base_model`) with the same seed share masks and
+    weights, and compute the same function at initialisation."""
     masks = build_masks(name, image_shape, D, S, L, k, seed)
-    model = DendriticNet(name, image_shape, n_classes, D, S, L, dropout, k, masks)
+    model = make_net(name, image_shape, n_classes, D, S, L, dropout, k, masks)
     model.init_weights(seed)
     return model
+
+
+# --------------------------------------------------------------------------------------------
+# DAC models (Metta et al., WACV 2024, arXiv 2301.00924): beyond the paper
+# --------------------------------------------------------------------------------------------
+
+
+def _edge_sum(z: torch.Tensor, bias: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Σ_j w_ij · φ(b_ij + z_j) for a layer given as (out, in) ``bias`` and ``weight`` (masked
+    weights are zero, so their connections add nothing): z (B, in) → (B, out), through a
+    B × out × in tensor."""
+    y = F.leaky_relu_(z.unsqueeze(1) + bias, LEAKY_SLOPE)  # in place: autograd keeps one B × out × in tensor
+    return torch.einsum("boi,oi->bo", y, weight)
+
+
+#: Floats of one B × connections tensor at evaluation (128 MB): sets a DAC model's evaluation batch.
+DAC_EVAL_FLOATS = 2**25
+
+
+class DACNet(DendriticNet):
+    """A model with dendrite-activated connections (DAC; Metta et al. 2024; L = 1).
+
+    Units pass on their pre-activation z_j, and every connection j → i of a DAC layer (named in
+    ``model_spec(name).dac``) computes y_ij = φ(b_ij + z_j) before the weighted sum, φ the house
+    LeakyReLU(0.1); a unit whose outgoing layer is DAC has no bias of its own (its children's
+    b_ij absorb it). The weights are the base model's ``MaskedLinear`` layers (same masks, same
+    init); the DAC biases start at 0, so that at initialisation the network computes its base
+    model's function exactly (pixels are ≥ 0, and φ(x) = x there).
+
+    DAC biases (``dac_bias``, one entry per DAC layer): the input layer's as (D·S, k), one per
+    sampled pixel of each dendrite, whose pixel indices are the buffer ``dac_index``: the forward
+    gathers each dendrite's k pixels into a B × D·S × k tensor (full fan-in, as pdANN or vANN
+    would need, is not offered); a dense layer's as (out, in), a B × out × in tensor per batch.
+    No sparse product can hold the per-connection nonlinearity: DAC models train on the
+    reference path only (:func:`dendritic.cells.engine_for`).
+
+    ``hidden(x)`` returns what each hidden layer passes on: φ of its pre-activation for a standard
+    layer, the pre-activation itself for a sender of a DAC layer.
+    """
+
+    def __init__(self, name, image_shape, n_classes, D, S, L=1, dropout=0.0, k=16, masks=None):
+        _check_dac_depth(L)
+        if dropout:
+            raise ValueError(f"{name}: DAC models take no dropout, got {dropout}")
+        super().__init__(name, image_shape, n_classes, D, S, L, dropout, k, masks)
+        self.dac = model_spec(name).dac
+        for layer, keep in zip(self.layers, _keeps_bias(self.dac)):
+            if not keep:
+                layer.bias = None  # absorbed into the next layer's per-connection biases
+        biases = {}
+        if "input" in self.dac:
+            mask = self.layers[0].mask
+            if mask is None:
+                raise ValueError(f"{name}: DAC on a fully connected input layer is not offered")
+            per_row = mask.sum(1)
+            if not bool((per_row == per_row[0]).all()):
+                raise ValueError(f"{name}: DAC input layer needs the same fan-in on every dendrite")
+            index = mask.nonzero()[:, 1].reshape(mask.shape[0], int(per_row[0]))
+            self.register_buffer("dac_index", index)
+            biases["0"] = nn.Parameter(torch.zeros(index.shape))
+        for i, layer in enumerate(DAC_LAYERS[1:], start=1):
+            if layer in self.dac:
+                biases[str(i)] = nn.Parameter(torch.zeros_like(self.layers[i].weight))
+        self.dac_bias = nn.ParameterDict(biases)
+        #: evaluation batch (:func:`dendritic.training.evaluate`): B × DAC connections ≤ 2^25 floats
+        self.eval_batch = max(256, min(8192, DAC_EVAL_FLOATS // max(self.dac_connections(), 1)))
+
+    def dac_connections(self) -> int:
+        """Connections with a DAC bias: the B × connections tensors of one batch."""
+        return sum(int(b.numel()) for b in self.dac_bias.values())
+
+    def _layer(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Pre-activation of layer ``i``'s receivers from what its senders pass on."""
+        lin = self.layers[i]
+        if DAC_LAYERS[i] not in self.dac:
+            return lin(x)
+        lin._ensure_mask_hook()
+        if i == 0:
+            index = self.dac_index
+            xg = x.index_select(1, index.flatten()).view(len(x), *index.shape) + self.dac_bias["0"]
+            z = torch.einsum("bdk,dk->bd", F.leaky_relu_(xg, LEAKY_SLOPE), lin.weight.gather(1, index))
+        else:
+            z = _edge_sum(x, self.dac_bias[str(i)], lin.weight)
+        return z if lin.bias is None else z + lin.bias
+
+    def _passes(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x, out = x.flatten(1), []
+        for i in range(len(self.layers)):
+            x = self._layer(i, x)
+            if i + 1 < len(self.layers) and DAC_LAYERS[i + 1] not in self.dac:
+                x = self.act(x)
+            out.append(x)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._passes(x)[-1]
+
+    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self._passes(x)[:-1]
+
+    def n_params(self) -> int:
+        """Weights and unit biases as :class:`DendriticNet`, plus one DAC bias per existing
+        connection of each DAC layer."""
+        n = super().n_params()
+        for key, b in self.dac_bias.items():
+            mask = self.layers[int(key)].mask if key != "0" else None
+            n += b.numel() if mask is None else int(mask.sum())
+        return n

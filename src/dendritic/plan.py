@@ -125,6 +125,7 @@ FIGURES: dict[str, Figure] = {
     "related_permuted": Figure(
         _P + "related_permuted:plot_related_permuted", "Neighbouring systems", reads=("results/permuted.csv",)
     ),
+    "related_dac": Figure(_P + "related_dac:plot_related_dac", "Neighbouring systems"),
 }
 
 
@@ -228,6 +229,8 @@ def figure_params(
     params["suppl_fig9"] = {"dataset": pairs_ds}
     params["suppl_fig10"] = {"dataset": pairs_ds}
     params["related_imp"] = {}
+    dac_ds = sort_datasets(c.dataset for c in cells if c.experiment == "dac")
+    params["related_dac"] = {"dataset": PRIMARY_DATASET if PRIMARY_DATASET in dac_ds or not dac_ds else dac_ds[0]}
     return params
 
 
@@ -246,7 +249,7 @@ def planned_figures(
     sequential experiment on :func:`noise_dataset`; Suppl. Fig. 3 a Fig. 2 model on a dataset
     other than FMNIST; Suppl. Figs 4, 5, 6, 8 their experiment; Suppl. Figs 9-10 a complete
     sampling or sparse pair on their dataset; the test-noise figure the test noise
-    (:func:`test_noise_planned`).
+    (:func:`test_noise_planned`); the DAC figure the ``dac`` experiment.
     """
     cells = list(cells)
     fig2 = set(fig2_models)
@@ -278,6 +281,7 @@ def planned_figures(
         "ext_test_noise": test_noise_planned(cells, config),
         "related_imp": bool(pruning_cells(config)),
         "related_permuted": bool(permuted_jobs(config)),
+        "related_dac": bool(_models(cells, "dac")),
     }
     params = figure_params(cells, config, fig2_models)
     return {name: params[name] for name in FIGURES if wanted[name]}

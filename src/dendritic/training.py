@@ -213,9 +213,10 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[
     model.eval()
     loss = torch.zeros((), device=x.device, dtype=torch.float64)
     correct = torch.zeros((), device=x.device, dtype=torch.int64)
-    for i in range(0, len(x), EVAL_BATCH):
-        logits = model(x[i : i + EVAL_BATCH])
-        yb = y[i : i + EVAL_BATCH]
+    step = getattr(model, "eval_batch", EVAL_BATCH)  # a DAC model's B × connections bounds it
+    for i in range(0, len(x), step):
+        logits = model(x[i : i + step])
+        yb = y[i : i + step]
         loss += F.cross_entropy(logits, yb, reduction="sum").double()
         correct += (logits.argmax(1) == yb).sum()
     model.train(was_training)
