@@ -185,6 +185,8 @@ rule related_imp:
         kwargs=FIGURE_PARAMS["related_imp"],
     script:
         "../scripts/related_imp.py"
+
+
 # --- Neighbouring system C.4: permuted Fashion-MNIST with active dendrites (results/permuted.csv) ---
 
 

@@ -48,6 +48,34 @@ rule pruning:
         "logs/pruning/{dataset}/{pcell}.log",
     benchmark:
         "results/benchmarks/pruning/{dataset}/{pcell}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        pruning=config["experiments"].get("pruning"),
+        training=config["training"],
+        seeds=config["seeds"],
+        device=config["training"]["device"],
+        data_sha256=pruning_data_checksum,
+    script:
+        "../scripts/pruning.py"
+
+
+rule pruning_table:
+    input:
+        [f"{pruning_dir(*c)}/tickets.csv" for c in PRUNING_CELLS],
+    output:
+        "results/pruning.csv",
+    log:
+        "logs/pruning/table.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/concat_tables.py"
+
+
 # --- Neighbouring system (related.md C.4): permuted Fashion-MNIST, T tasks in sequence with
 # active-dendrite networks and house models without context. One job per (dataset, T, model,
 # context) with all its sizes and seeds (dendritic.permuted), then one table. ---
@@ -74,22 +102,6 @@ rule permuted:
     resources:
         mem_mb=4000,
     params:
-        pruning=config["experiments"].get("pruning"),
-        training=config["training"],
-        seeds=config["seeds"],
-        device=config["training"]["device"],
-        data_sha256=pruning_data_checksum,
-    script:
-        "../scripts/pruning.py"
-
-
-rule pruning_table:
-    input:
-        [f"{pruning_dir(*c)}/tickets.csv" for c in PRUNING_CELLS],
-    output:
-        "results/pruning.csv",
-    log:
-        "logs/pruning/table.log",
         job=lambda wc: PERMUTED_JOBS[
             f"results/permuted/{wc.dataset}/T{wc.tasks}/{wc.model}/{wc.context}.csv"
         ],
