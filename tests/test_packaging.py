@@ -60,9 +60,23 @@ def test_cli_rejects_unknown_model():
 
 
 def test_cli_plan_counts_the_paper_design():
+    """The paper's seven experiments are 4,315 cells (21,575 runs); the neighbouring systems' cells
+    come on top, and the total line adds every experiment's."""
     proc = run_cli("plan", str(ROOT / "config.yaml"))
     assert proc.returncode == 0, proc.stderr
-    assert re.search(r"total\s+4315 cells \(jobs\)\s+21575 runs", proc.stdout), proc.stdout
+    rows = {
+        m[1]: (int(m[2]), int(m[3]))
+        for m in re.finditer(r"(?m)^(\w+)\s+(\d+) cells \(jobs\)\s+(\d+) runs", proc.stdout)
+    }
+    paper = [
+        e
+        for e in EXPERIMENTS
+        if e in ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential")
+    ]
+    assert len(paper) == 7 and all(e in rows for e in paper), proc.stdout
+    assert tuple(map(sum, zip(*(rows[e] for e in paper)))) == (4315, 21575), proc.stdout
+    total = rows.pop("total")
+    assert tuple(map(sum, zip(*rows.values()))) == total, proc.stdout
 
 
 def test_schema_is_package_data_found_through_importlib_resources():
