@@ -61,7 +61,12 @@ SUMMARY_COLUMNS = [
     "sequential",
     "patience",
     "cell",
+    "optimizer",
+    "init",
 ]
+
+#: Values of the columns that older metrics.csv files lack (runs from before the column existed).
+SUMMARY_DEFAULTS = {"optimizer": "adam", "init": "glorot"}
 
 #: Columns of history.csv, in order.
 HISTORY_COLUMNS = ["seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "time_s"]
@@ -131,7 +136,15 @@ def train_cell(
 
     def model(seed: int) -> DendriticNet:
         return build_model(
-            cell.model, shape, n_classes, cell.dendrites, cell.somata, L=cell.layers, dropout=cell.dropout, seed=seed
+            cell.model,
+            shape,
+            n_classes,
+            cell.dendrites,
+            cell.somata,
+            L=cell.layers,
+            dropout=cell.dropout,
+            seed=seed,
+            init=cell.init,
         )
 
     log.info(
@@ -197,6 +210,8 @@ def metrics_frame(cell: Cell, results: Sequence[RunResult]) -> pd.DataFrame:
             sequential=cell.sequential,
             patience=cell.patience,
             cell=cell.id,
+            optimizer=cell.optimizer,
+            init=cell.init,
         )
         for r in results
     ]

@@ -31,7 +31,7 @@ from dendritic.schema_io import (  # noqa: F401  (the schema's helpers, importab
 from dendritic.wiring import dac_memory_error, dataset_params, model_label
 
 #: Experiments in the order the paper introduces them.
-EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential", "dac")
+EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential", "dac", "learning_rule")
 
 
 class ConfigError(ValueError):
@@ -69,6 +69,11 @@ class Cell:
     #: a run whose mean training loss of an epoch exceeds this is stopped and flagged diverged
     #: (dendritic.training.is_diverged; config training.divergence_loss; not in the id)
     divergence_loss: float = float(schema_default("training", "divergence_loss"))
+    #: learning rule (training.optimizer: "adam" or "eg_adam", dendritic.optim) and weight
+    #: initialisation (training.init); in the id only when not the default, so that the cells of
+    #: older runs (whose cell.json lacks them) keep their ids
+    optimizer: str = schema_default("training", "optimizer")
+    init: str = schema_default("training", "init")
 
     def __post_init__(self) -> None:
         """Refuse a cell that cannot train (0 epochs would 'succeed' with an untrained network)."""
@@ -95,6 +100,12 @@ class Cell:
             ("validation_fraction", lambda v: 0 < v < 1, "in (0, 1)"),
             ("divergence_loss", lambda v: v > 0, "> 0"),
         ]
+        for name in ("optimizer", "init"):
+            if getattr(self, name) not in schema_choices("training", name):
+                raise ConfigError(
+                    f"cell {self.experiment}/{self.dataset}/{self.model}: {name} must be one of "
+                    f"{', '.join(schema_choices('training', name))}, got {getattr(self, name)!r}"
+                )
         for name, ok, want in checks:
             value = getattr(self, name)
             if not (
@@ -116,6 +127,10 @@ class Cell:
             parts.append(f"lr{_fmt(self.lr)}")
         if self.sigma:
             parts.append(f"sigma{_fmt(self.sigma)}")
+        if self.optimizer != schema_default("training", "optimizer"):
+            parts.append(self.optimizer)
+        if self.init != schema_default("training", "init"):
+            parts.append(self.init)
         return "_".join(parts)
 
     @property
@@ -304,6 +319,8 @@ def cell_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
         engine=tr["engine"],
         lr=tr["lr"],
         divergence_loss=float(tr["divergence_loss"]),
+        optimizer=tr["optimizer"],
+        init=tr["init"],
     )
 
 
@@ -327,6 +344,8 @@ def experiment_cells(config: dict[str, Any], name: str, dataset: str, model: str
         return [Cell(**base, sigma=float(sg)) for sg in exp["sigmas"]]
     if name == "sequential":
         return [Cell(**{**base, "epochs": exp["epochs"]}, sequential=True)]
+    if name == "learning_rule":  # the comparators (training.optimizer, init) are the main cells
+        return [Cell(**{**base, "optimizer": opt, "init": exp["init"]}) for opt in exp["optimizers"]]
     raise ConfigError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
 
 

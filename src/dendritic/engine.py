@@ -58,6 +58,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dendritic import optim
 from dendritic.connectivity import structured
 from dendritic.models import LEAKY_SLOPE, DendriticNet
 from dendritic.training import (
@@ -519,13 +520,17 @@ def evaluate_replicas(
     return (loss / n).tolist(), (correct.double() / n).tolist()
 
 
-def make_optimizer(net: FastNet, lr: float) -> torch.optim.Optimizer:
-    """The protocol's Adam (:func:`dendritic.training.adam`).
+def make_optimizer(net: FastNet, lr: float, optimizer: str = "adam") -> torch.optim.Optimizer:
+    """The protocol's Adam (:func:`dendritic.training.adam`), or the cell's other learning rule
+    (``eg_adam``: :class:`dendritic.optim.EGAdam`, the same code as the reference loop's; the
+    replicas' weights are the parameters' slices, so EG acts on each replica's own weights).
 
-    trick: the fused kernel where torch has one for the device; it computes the same update as
+    trick: Adam's fused kernel where torch has one for the device; it computes the same update as
     the reference loop's implementation.
     """
-    return adam(net.parameters(), lr, fused=True)
+    if optimizer == "adam":
+        return adam(net.parameters(), lr, fused=True)
+    return optim.make_optimizer(net.named_parameters(), optimizer, lr)
 
 
 def run_batches(
@@ -574,7 +579,7 @@ def train_replicas(net: FastNet, data: ReplicaData, cell, seeds: Sequence[int]) 
     if R != len(seeds) or data.replicas != R:
         raise ValueError(f"{R} replicas, {len(seeds)} seeds, {data.replicas} data splits")
     dev = data.x.device
-    opt = make_optimizer(net, cell.lr)
+    opt = make_optimizer(net, cell.lr, cell.optimizer)
     if net.dropout > 0:  # the seed's dropout stream, on the device (on the CPU: the reference's)
         net.dropout_generators = [torch.Generator(device=dev).manual_seed(dropout_seed(seed)) for seed in seeds]
     g_batches = [generator(seed, "batches") for seed in seeds]

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dendritic.connectivity import grid_shape, input_mask, soma_mask
+from dendritic.optim import INITS, lognormal_
 from dendritic.wiring import (  # noqa: F401
     ALL_MODELS,
     DAC_LAYERS,
@@ -233,12 +234,22 @@ class DendriticNet(nn.Module):
         """One entry per ``nn.Linear`` in ``layers``: its bool mask, or None for a dense layer."""
         return [layer.mask for layer in self.layers]
 
-    def init_weights(self, seed: int = 0) -> None:
-        """Glorot-uniform init of every layer from the stream ``SeedSequence([seed, INIT_STREAM])``."""
+    def init_weights(self, seed: int = 0, init: str = "glorot") -> None:
+        """Init of every layer from the stream ``SeedSequence([seed, INIT_STREAM])``: Glorot-uniform
+        (``init="glorot"``, the paper's), or signed lognormal weights with zero biases
+        (``lognormal``, ``lognormal_dale``: one sign per presynaptic hidden unit;
+        :func:`dendritic.optim.lognormal_`)."""
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; valid: {', '.join(INITS)}")
         children = np.random.SeedSequence([seed, INIT_STREAM]).spawn(len(self.layers))
-        for layer, child in zip(self.layers, children):
+        for i, (layer, child) in enumerate(zip(self.layers, children)):
             generator = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0]))
-            layer.glorot_(generator)
+            if init == "glorot":
+                layer.glorot_(generator)
+            else:  # layer 0 is fed by pixels: signs per weight; the others by hidden units
+                lognormal_(layer.weight, layer.mask, generator, per_column_sign=init == "lognormal_dale" and i > 0)
+                with torch.no_grad():
+                    layer.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, n_classes) from flat inputs (N, C*H*W) (an (N, C, H, W) batch is flattened)."""
@@ -282,14 +293,24 @@ def make_net(
 
 
 def build_model(
-    name: str, image_shape, n_classes: int, D: int, S: int, L: int = 1, dropout: float = 0.0, seed: int = 0, k: int = 16
+    name: str,
+    image_shape,
+    n_classes: int,
+    D: int,
+    S: int,
+    L: int = 1,
+    dropout: float = 0.0,
+    seed: int = 0,
+    k: int = 16,
+    init: str = "glorot",
 ) -> DendriticNet:
     """A model with masks and initial weights fixed by ``seed`` (on the CPU). A DAC model and
     its base model (:func:`dendritic.wiring.base_model`) with the same seed share masks and
-    weights, and compute the same function at initialisation."""
+    weights, and compute the same function at initialisation. ``init``: see
+    :meth:`DendriticNet.init_weights`."""
     masks = build_masks(name, image_shape, D, S, L, k, seed)
     model = make_net(name, image_shape, n_classes, D, S, L, dropout, k, masks)
-    model.init_weights(seed)
+    model.init_weights(seed, init)
     return model
 
 

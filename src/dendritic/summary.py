@@ -13,7 +13,7 @@ from typing import Iterable
 import pandas as pd
 
 from dendritic import runio
-from dendritic.cells import SUMMARY_COLUMNS
+from dendritic.cells import SUMMARY_COLUMNS, SUMMARY_DEFAULTS
 
 
 def find_metrics(root: str | Path = "results/runs") -> list[Path]:
@@ -28,6 +28,8 @@ def collect(metrics_files: Iterable[str | Path]) -> pd.DataFrame:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     df = pd.concat(frames, ignore_index=True)
     df["diverged"] = df["diverged"].astype(bool)
+    for col, default in SUMMARY_DEFAULTS.items():  # runs from before the column existed
+        df[col] = df[col].fillna(default) if col in df else default
     extra = [c for c in df.columns if c not in SUMMARY_COLUMNS]
     return df[[c for c in SUMMARY_COLUMNS if c in df.columns] + extra]
 

@@ -15,7 +15,7 @@ Two loops follow this protocol: :func:`train_run` here (one masked-dense
 :class:`~dendritic.models.DendriticNet`, the readable form) and
 :func:`dendritic.engine.train_replicas` (several seeds at once, the fast form). Everything they
 share is defined once here: the data split and its sequential class blocks (:func:`class_blocks`),
-the batch boundaries, Adam (:func:`adam`), the random streams, and the per-run bookkeeping
+the batch boundaries, Adam (:func:`adam`; or EG-Adam, :mod:`dendritic.optim`, by ``cell.optimizer``), the random streams, and the per-run bookkeeping
 (:class:`RunTracker`: history, log lines, divergence, patience, best epoch, test metrics). Which
 loop trains a cell is decided above both, in :mod:`dendritic.cells`.
 """
@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from dendritic.config import Cell
+from dendritic.optim import make_optimizer
 
 log = logging.getLogger("dendritic.training")
 
@@ -354,7 +355,7 @@ def dropout_seed(seed: int) -> int:
 def train_run(model: torch.nn.Module, data: RunData, cell: Cell, seed: int) -> RunResult:
     """Train ``model`` on ``data`` following ``cell``'s protocol; return history and test metrics."""
     t0 = time.perf_counter()
-    opt = adam(model.parameters(), cell.lr)
+    opt = make_optimizer(model.named_parameters(), cell.optimizer, cell.lr)
     g_batches = generator(seed, "batches")
     torch.manual_seed(dropout_seed(seed))  # nn.Dropout draws from the global generator
     n = len(data.x_train)
