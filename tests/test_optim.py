@@ -79,7 +79,9 @@ def test_eg_update_is_multiplicative_and_biases_are_adam():
     opt.step()
     ref.step()
     # first step: m̂/(√v̂+ε) = sign(g) (to 1e-7), so w ← w·exp(−0.1·sign(w))
-    torch.testing.assert_close(w.detach(), torch.tensor([0.5 * np.exp(-0.1), -0.5 * np.exp(0.1), 0.0], dtype=torch.float32))
+    torch.testing.assert_close(
+        w.detach(), torch.tensor([0.5 * np.exp(-0.1), -0.5 * np.exp(0.1), 0.0], dtype=torch.float32)
+    )
     torch.testing.assert_close(b.detach(), b_ref.detach())  # crosses 0 both ways
 
 
@@ -124,7 +126,9 @@ def test_engine_and_reference_train_eg_adam_alike(small, model):
     ref = train_cell(c, small, "cpu", engine="reference")
     fast = train_cell(c, small, "cpu", engine="fast")
     for a, b in zip(ref, fast):
-        np.testing.assert_allclose([h["train_loss"] for h in a.history], [h["train_loss"] for h in b.history], rtol=1e-4)
+        np.testing.assert_allclose(
+            [h["train_loss"] for h in a.history], [h["train_loss"] for h in b.history], rtol=1e-4
+        )
         np.testing.assert_allclose([a.test_loss, a.test_acc], [b.test_loss, b.test_acc], rtol=1e-4, atol=1e-6)
         sa, sb = expand_state(a.state), expand_state(b.state)
         init = build_model(model, SHAPE, 10, 2, 32, seed=a.seed, init="lognormal").state_dict()

@@ -121,10 +121,15 @@ def weight_frames(weights_paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd
                 s = layer_weight_stats(w, mask)
                 rows.append(
                     dict(
-                        base, layers=L, seed=int(seed), layer=name, presynaptic=feeders[i], **s,
+                        base,
+                        layers=L,
+                        seed=int(seed),
+                        layer=name,
+                        presynaptic=feeders[i],
+                        **s,
                         diverged=int(seed) in diverged,
                     )
-                )  # fmt: skip
+                )
                 exist = w if mask is None else w[mask]
                 lw = np.log10(np.clip(np.abs(exist[exist != 0]), 10 ** LOG10_BINS[0], None))
                 counts[name] += np.histogram(lw, bins=LOG10_BINS)[0]

@@ -74,9 +74,7 @@ def few_shot_indices(y: torch.Tensor, shots: int, seed: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def few_shot_run(
-    prepared, cell: Cell, shots: int, seed: int, steps: int, device: torch.device, data=None
-) -> dict:
+def few_shot_run(prepared, cell: Cell, shots: int, seed: int, steps: int, device: torch.device, data=None) -> dict:
     """One few-shot run: ``cell``'s model, learning rule and init at ``seed``; a row of the table."""
     t0 = time.perf_counter()
     x_all, y_all, x_test, y_test = data or (

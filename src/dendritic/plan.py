@@ -126,6 +126,11 @@ FIGURES: dict[str, Figure] = {
         _P + "related_permuted:plot_related_permuted", "Neighbouring systems", reads=("results/permuted.csv",)
     ),
     "related_dac": Figure(_P + "related_dac:plot_related_dac", "Neighbouring systems"),
+    "related_eg": Figure(
+        _P + "related_eg:plot_related_eg",
+        "Neighbouring systems",
+        reads=("results/{eg_weights,eg_weight_hists,adversarial,few_shot}.csv",),
+    ),
 }
 
 
@@ -151,6 +156,12 @@ def related_tables(cells, config: Mapping[str, Any]) -> dict[str, str]:
         tables["pruning_noise"] = "results/pruning_noise.csv"
         if test_noise_planned(cells, config):
             tables["test_noise"] = "results/test_noise.csv"
+    if learning_rule_planned(cells):
+        tables["eg_weights"] = "results/eg_weights.csv"
+        if adversarial_planned(cells, config):
+            tables["adversarial"] = "results/adversarial.csv"
+        if few_shot_planned(cells, config):
+            tables["few_shot"] = "results/few_shot.csv"
     if permuted_jobs(config):
         tables["permuted"] = PERMUTED_TABLE
     return tables
@@ -189,6 +200,64 @@ def permuted_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
 def permuted_path(job: dict[str, Any], root: str = "results/permuted") -> str:
     """The table of one permuted job: ``{root}/{dataset}/T{tasks}/{model}/{context}.csv``."""
     return f"{root}/{job['dataset']}/T{job['tasks']}/{job['model']}/{job['context']}.csv"
+
+
+# --------------------------------------------------------------------------------------------------
+# the learning-rule comparison (neighbouring system B: EG as the stand-in rule)
+# --------------------------------------------------------------------------------------------------
+def learning_rule_planned(cells) -> bool:
+    """Whether the configuration trains the ``learning_rule`` experiment."""
+    return any(c.experiment == "learning_rule" for c in cells)
+
+
+def adversarial_planned(cells, config: Mapping[str, Any]) -> bool:
+    """FGSM/PGD (``results/adversarial.csv``): enabled and the learning_rule experiment runs (it
+    evaluates that experiment's cells and their main-experiment comparators)."""
+    return bool(config["analysis"]["adversarial"]["enabled"]) and learning_rule_planned(cells)
+
+
+def few_shot_planned(cells, config: Mapping[str, Any]) -> bool:
+    """Few-shot training (``results/few_shot.csv``): enabled and the learning_rule experiment runs
+    (its learning rules against adam)."""
+    return bool(config["analysis"]["few_shot"]["enabled"]) and learning_rule_planned(cells)
+
+
+def eg_pairs(cells) -> list[tuple[str, str]]:
+    """The (dataset, model) pairs the learning_rule experiment trains: one evaluation job each."""
+    return sorted({(c.dataset, c.model) for c in cells if c.experiment == "learning_rule"})
+
+
+def eg_cells(cells, dataset: str, model: str) -> list:
+    """The cells one evaluation job of the learning-rule comparison reads: the learning_rule cells
+    of (dataset, model) and the main-experiment cells at their sizes (the adam comparators)."""
+    lr = [c for c in cells if c.experiment == "learning_rule" and (c.dataset, c.model) == (dataset, model)]
+    sizes = {(c.dendrites, c.somata) for c in lr}
+    main = [
+        c
+        for c in cells
+        if c.experiment == "main"
+        and (c.dataset, c.model) == (dataset, model)
+        and (c.dendrites, c.somata) in sizes
+        and getattr(c, "layers", 1) == 1
+    ]
+    return main + lr
+
+
+def few_shot_rules(config: Mapping[str, Any]) -> list[list[str]]:
+    """The (optimizer, init) pairs of the few-shot runs: adam with the paper's Glorot init, then each
+    learning rule of the learning_rule experiment with its init."""
+    exp = config["experiments"].get("learning_rule") or {}
+    rules = [["adam", "glorot"]] + [[o, exp.get("init", "lognormal")] for o in exp.get("optimizers", [])]
+    return [list(r) for r in dict.fromkeys(tuple(r) for r in rules)]
+
+
+def few_shot_pairs(cells, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (dataset, model) pairs of the few-shot jobs: analysis.few_shot.models on every dataset of
+    the learning_rule experiment."""
+    if not few_shot_planned(cells, config):
+        return []
+    datasets = sorted({c.dataset for c in cells if c.experiment == "learning_rule"})
+    return [(d, m) for d in datasets for m in config["analysis"]["few_shot"]["models"]]
 
 
 def noise_examples_dataset(cells) -> str | None:
@@ -282,6 +351,7 @@ def planned_figures(
         "related_imp": bool(pruning_cells(config)),
         "related_permuted": bool(permuted_jobs(config)),
         "related_dac": bool(_models(cells, "dac")),
+        "related_eg": learning_rule_planned(cells),
     }
     params = figure_params(cells, config, fig2_models)
     return {name: params[name] for name in FIGURES if wanted[name]}

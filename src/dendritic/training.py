@@ -15,7 +15,8 @@ Two loops follow this protocol: :func:`train_run` here (one masked-dense
 :class:`~dendritic.models.DendriticNet`, the readable form) and
 :func:`dendritic.engine.train_replicas` (several seeds at once, the fast form). Everything they
 share is defined once here: the data split and its sequential class blocks (:func:`class_blocks`),
-the batch boundaries, Adam (:func:`adam`; or EG-Adam, :mod:`dendritic.optim`, by ``cell.optimizer``), the random streams, and the per-run bookkeeping
+the batch boundaries, Adam (:func:`adam`; or EG-Adam, :mod:`dendritic.optim`, by
+``cell.optimizer``), the random streams, and the per-run bookkeeping
 (:class:`RunTracker`: history, log lines, divergence, patience, best epoch, test metrics). Which
 loop trains a cell is decided above both, in :mod:`dendritic.cells`.
 """

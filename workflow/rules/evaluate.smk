@@ -102,3 +102,105 @@ rule pruning_noise_table:
         "../../environment.yml"
     script:
         "../scripts/concat_tables.py"
+
+
+# --- Beyond the paper, neighbouring system B (a sign-preserving learning rule; stand-in:
+# exponentiated gradients, dendritic.optim): per (dataset, model) of the learning_rule
+# experiment, its cells and their main-experiment comparators (dendritic.plan.eg_cells) get weight
+# statistics and FGSM/PGD accuracy; few-shot training per (dataset, model) of analysis.few_shot.
+# Then one table each. ---
+
+
+EG_PAIRS = eg_pairs(CELLS)
+EG_ADVERSARIAL = adversarial_planned(CELLS, config)
+EG_TABLES = ["eg_weights", "eg_weight_hists"] + (["adversarial"] if EG_ADVERSARIAL else [])
+FEW_SHOT_PAIRS = few_shot_pairs(CELLS, config)
+
+
+rule eg_evaluate_model:
+    input:
+        data=prepared_cache,  # verified, ancient() (data.smk)
+        weights=lambda wc: [
+            f"{cell_dir(c)}/weights.pt" for c in eg_cells(CELLS, wc.dataset, wc.model)
+        ],
+        metrics=lambda wc: [
+            f"{cell_dir(c)}/metrics.csv" for c in eg_cells(CELLS, wc.dataset, wc.model)
+        ],
+    output:
+        **(
+            {"adversarial": "results/eg/{dataset}/{model}/adversarial.csv"}
+            if EG_ADVERSARIAL
+            else {}
+        ),
+        weights="results/eg/{dataset}/{model}/eg_weights.csv",
+        hists="results/eg/{dataset}/{model}/eg_weight_hists.csv",
+    log:
+        "logs/eg/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/eg/{dataset}/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    params:
+        epsilons=config["analysis"]["adversarial"]["epsilons"],
+        pgd_steps=config["analysis"]["adversarial"]["pgd_steps"],
+        device=config["training"]["device"],
+    script:
+        "../scripts/eg_evaluate_model.py"
+
+
+rule eg_tables:
+    input:
+        [f"results/eg/{d}/{m}/{t}.csv" for d, m in EG_PAIRS for t in EG_TABLES],
+    output:
+        [f"results/{t}.csv" for t in EG_TABLES],
+    log:
+        "logs/eg/tables.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/concat_tables.py"
+
+
+rule few_shot_model:
+    input:
+        data=prepared_cache,  # verified, ancient() (data.smk)
+    output:
+        "results/few_shot/{dataset}/{model}.csv",
+    log:
+        "logs/few_shot/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/few_shot/{dataset}/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    params:
+        dendrites=config["analysis"]["few_shot"]["dendrites"],
+        somata=config["analysis"]["few_shot"]["somata"],
+        shots=config["analysis"]["few_shot"]["shots"],
+        steps=config["analysis"]["few_shot"]["steps"],
+        rules=few_shot_rules(config),
+        seeds=config["seeds"],
+        lr=config["training"]["lr"],
+        device=config["training"]["device"],
+    script:
+        "../scripts/few_shot_model.py"
+
+
+rule few_shot:
+    input:
+        [f"results/few_shot/{d}/{m}.csv" for d, m in FEW_SHOT_PAIRS],
+    output:
+        "results/few_shot.csv",
+    log:
+        "logs/few_shot/table.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/concat_tables.py"

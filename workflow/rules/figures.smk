@@ -209,3 +209,27 @@ rule related_permuted:
         kwargs=FIGURE_PARAMS["related_permuted"],
     script:
         "../scripts/figure.py"
+
+
+# --- Neighbouring system B: the learning-rule comparison (EG stand-in; evaluate.smk) ---
+
+
+rule related_eg:
+    input:
+        **({"adversarial": "results/adversarial.csv"} if EG_ADVERSARIAL else {}),
+        **({"few_shot": "results/few_shot.csv"} if FEW_SHOT_PAIRS else {}),
+        weights="results/eg_weights.csv",
+        hists="results/eg_weight_hists.csv",
+    output:
+        png=report(
+            f"{FIGS}/related_eg.png",
+            caption="../report/related_eg.rst",
+            category=FIGURES["related_eg"].category,
+        ),
+        pdf=f"{FIGS}/related_eg.pdf",
+    log:
+        "logs/figures/related_eg.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/related_eg.py"

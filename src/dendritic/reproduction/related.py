@@ -32,7 +32,7 @@ from dendritic.reproduction.markdown import MARK, md_table
 SECTION = "related"
 
 #: The systems' modules (in ``dendritic.reproduction``), in the report's order.
-SYSTEMS: tuple[str, ...] = ("related_dac", "related_imp", "related_permuted")
+SYSTEMS: tuple[str, ...] = ("related_dac", "related_imp", "related_permuted", "related_eg")
 
 
 def system_modules() -> list[Any]:
