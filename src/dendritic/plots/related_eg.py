@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from dendritic.paper import ordered_models
 from dendritic.plots import style
@@ -96,38 +97,56 @@ def plot_related_eg(
                 lw=1.2,
                 label=f"{model} {rule}",
             )
+        ax.set_xlim(-4.5, 1)
         ax.set_xlabel("log10 |w|")
         ax.set_ylabel("density")
-        ax.set_title(f"(a) weights into {layer}")
+        ax.set_title(f"{'(a) ' if j == 0 else ''}weights into {layer}")
     rules = [r for r in RULE_STYLE if r in set(w["optimizer"])]
-    for k, (col, title) in enumerate([("weight_sparsity", "(b) weight sparsity"), ("dale_index", "(c) Dale index")]):
+    models = ordered_models(sorted(w["model"].unique()))
+    panels = [
+        ("weight_sparsity", "(b) weight sparsity", w[w["layer"] != "output"], ["all"]),
+        ("dale_index", "(c) Dale index", w[w["presynaptic"] != "pixels"], None),
+    ]
+    for k, (col, title, data, groups) in enumerate(panels):
         ax = fig.add_subplot(grid[1, k])
-        data = w if col == "weight_sparsity" else w[w["presynaptic"] != "pixels"]
-        lays = list(dict.fromkeys(data["layer"]))
-        xs = np.arange(len(lays))
+        groups = groups or list(dict.fromkeys(data["presynaptic"]))
+        slots = [(m, g) for m in models for g in groups]
+        xs = np.arange(len(slots))
         for i, rule in enumerate(rules):
-            part = data[data["optimizer"] == rule].groupby("layer")[col]
-            means = [part.get_group(lay).mean() if lay in part.groups else np.nan for lay in lays]
-            cis = [_ci(part.get_group(lay)) if lay in part.groups else 0 for lay in lays]
-            ax.bar(xs + (i - 0.5) * 0.38, means, 0.38, yerr=cis, color=RULE_COLOR[rule], label=rule, capsize=2)
-        ax.set_xticks(xs, [f"→{lay}" for lay in lays])
+            part = data[data["optimizer"] == rule]
+            vals = [part[(part["model"] == m) & ((part["presynaptic"] == g) | (g == "all"))][col] for m, g in slots]
+            ax.bar(
+                xs + (i - 0.5) * 0.38,
+                [v.mean() if len(v) else np.nan for v in vals],
+                0.38,
+                yerr=[_ci(v) for v in vals],
+                color=RULE_COLOR[rule],
+                label=rule,
+                capsize=2,
+            )
+        labels = [m if g == "all" else f"{m} ({g[0]})" for m, g in slots]
+        ax.set_xticks(xs, labels, rotation=90 if len(groups) > 1 else 30, ha="center" if len(groups) > 1 else "right")
         ax.set_title(title)
-        ax.set_ylim(0, 1.05)
+        if col == "dale_index":
+            ax.set_ylim(0, 1.05)
         ax.legend(frameon=False)
     ax = fig.add_subplot(grid[1, 2])
     if adv is not None:
-        _curves(ax, adv[adv["attack"] == "fgsm"], "epsilon", "ε (pixel scale [0, 1])", "(d) FGSM")
+        _curves(
+            ax, adv[(adv["attack"] == "fgsm") & (adv["epsilon"] > 0)], "epsilon", "ε (pixel scale [0, 1])", "(d) FGSM"
+        )
+        ax.set_xscale("log")
     else:
         ax.text(0.5, 0.5, "adversarial evaluation not run", ha="center", transform=ax.transAxes)
     ax = fig.add_subplot(grid[1, 3])
     if fs is not None:
         _curves(ax, fs, "shots", "images per class (n)", "(e) few-shot")
         ax.set_xscale("log")
-        handles, labels = ax.get_legend_handles_labels()
     else:
         ax.text(0.5, 0.5, "few-shot evaluation not run", ha="center", transform=ax.transAxes)
-        handles, labels = fig.axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 8), frameon=False, bbox_to_anchor=(0.5, 1.04))
+    handles = [Line2D([], [], color=style.model_color(m), lw=2, label=m) for m in models]
+    handles += [Line2D([], [], color="k", ls=ls, label=rule) for rule, ls in RULE_STYLE.items()]
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, 1.04))
     fig.suptitle("Stand-in: EG, not the paper's rule (Inoue et al. 2026)", y=1.08, fontsize=11)
     fig.tight_layout()
     style.save(fig, out_paths)
