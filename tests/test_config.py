@@ -208,10 +208,12 @@ def test_cell_settings_come_from_the_schema_defaults():
         engine="fast",
         lr=0.001,
         divergence_loss=1000.0,
+        optimizer="adam",
+        init="glorot",
     )
     assert cell_settings(cfg, "emnist")["epochs"] == 50
     fields = Cell.__dataclass_fields__  # a cell built by hand gets the schema's training settings
-    for key in ("batch_size", "validation_fraction", "engine", "divergence_loss"):
+    for key in ("batch_size", "validation_fraction", "engine", "divergence_loss", "optimizer", "init"):
         assert fields[key].default == schema_default("training", key)
 
 
