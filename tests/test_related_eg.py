@@ -133,8 +133,8 @@ def test_plan_tables_jobs_and_figure(repo_root):
     }.items() <= related_tables(cells, config).items()
     picked = eg_cells(cells, "fmnist", "vANN")
     assert [(c.experiment, c.id) for c in picked] == [
-        ("main", "D4_S128"),
-        ("learning_rule", "D4_S128_eg_adam_lognormal"),
+        ("main", "D1_S128"),
+        ("learning_rule", "D1_S128_eg_adam_lognormal"),
     ]
     assert few_shot_rules(config) == [["adam", "glorot"], ["eg_adam", "lognormal"]]
     assert "related_eg" in planned_figures(cells, config)
