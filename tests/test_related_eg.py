@@ -115,9 +115,14 @@ def test_short_training_and_absent_tables_are_inconclusive():
     assert set(_status(related_eg.rows(df, t), "B4")) == {"inconclusive"}
     rows = related_eg.rows(df, {})
     assert {r["status"] for r in rows} == {"inconclusive"} and {r["claim"] for r in rows} == set(related_eg.CLAIMS)
+    assert related_eg.rows(df[df.experiment == "main"], {}) == []  # not run: no rows
 
 
-def test_hooked_into_the_related_section():
+def test_hooked_into_the_related_section(monkeypatch):
+    from dendritic.reproduction import related
+
+    assert "related_eg" in related.SYSTEMS
+    monkeypatch.setattr(related, "SYSTEMS", ("related_eg",))  # the others read columns this table lacks
     df, t = tables()
     out = related_claims(df, t)
     assert set(out[out.check == "overall"].claim) >= set(related_eg.CLAIMS)

@@ -32,8 +32,13 @@ def test_dry_run_of_the_paper_design(workflow_copy):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     train = next(line for line in out.splitlines() if line.split()[:1] == ["train"])
-    # the paper's 4,315 cells plus the learning_rule experiment's 24 (4 models x 3 D x 2 S, eg_adam)
-    assert int(train.split()[1]) == 4315 + 24, train
+    # the paper's 4,315 cells plus those of the neighbouring systems' grid experiments
+    from dendritic.config import expand_cells, load_config
+
+    extra = [
+        c for c in expand_cells(load_config(workflow_copy / "config.yaml")) if c.experiment in ("dac", "learning_rule")
+    ]
+    assert int(train.split()[1]) == 4315 + len(extra), train
     for rule in ["prepare_dataset", "summary", "fig2", "suppl_fig1"]:
         assert rule in out
 

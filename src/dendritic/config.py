@@ -31,7 +31,17 @@ from dendritic.schema_io import (  # noqa: F401  (the schema's helpers, importab
 from dendritic.wiring import dac_memory_error, dataset_params, model_label
 
 #: Experiments in the order the paper introduces them.
-EXPERIMENTS = ("main", "dropout", "learning_rate", "early_stopping", "depth", "noise", "sequential", "dac", "learning_rule")
+EXPERIMENTS = (
+    "main",
+    "dropout",
+    "learning_rate",
+    "early_stopping",
+    "depth",
+    "noise",
+    "sequential",
+    "dac",
+    "learning_rule",
+)
 
 
 class ConfigError(ValueError):

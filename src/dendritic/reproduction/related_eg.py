@@ -215,7 +215,11 @@ def _b3(df, tables) -> list[dict]:
 
 
 def rows(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
-    """B1-B5 (module docstring), one row per (dataset, model) of the learning_rule experiment."""
+    """B1-B5 (module docstring), one row per (dataset, model) of the learning_rule experiment; none
+    when the run has neither that experiment nor its tables (the report then leaves the system out)."""
+    ran = "experiment" in df and (df["experiment"] == "learning_rule").any()
+    if not ran and not any(name in tables for name in TABLES):
+        return []
     out = _b1(df, tables)
     w = tables.get("eg_weights")
     if w is not None and not w.empty:
