@@ -33,6 +33,10 @@ EXPECTED = {
         "fig7",
         "suppl_fig9",
         "ext_test_noise",
+        "related_dac",
+        "related_eg",
+        "related_imp",
+        "related_permuted",
     },
     "config/fmnist.yaml": {
         "suppl_fig1",
@@ -97,7 +101,9 @@ def test_switches_and_datasets():
     off = copy.deepcopy(config)
     off["analysis"]["test_noise"]["enabled"] = False
     assert "ext_test_noise" not in plan.planned_figures(cells, off, FIG2)
-    assert set(plan.planned_figures([], config, FIG2)) == {"suppl_fig1"}
+    # without training cells: the datasets, and the neighbouring systems with loops of their own
+    # (pruning, permuted: planned from their config blocks, not from cells)
+    assert set(plan.planned_figures([], config, FIG2)) == {"suppl_fig1", "related_imp", "related_permuted"}
     seq = cells + [SimpleNamespace(experiment="sequential", dataset="cifar10", model="vANN")]
     figures = plan.planned_figures(seq, config, FIG2)
     assert figures["fig7"]["dataset"] == "cifar10" and plan.noise_examples_dataset(seq) is None

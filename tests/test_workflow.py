@@ -57,7 +57,9 @@ def test_configfile_replaces_the_paper_design(workflow_copy):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     train = next(line for line in out.splitlines() if line.split()[:1] == ["train"])
-    assert int(train.split()[1]) == 5 * 2, "test.yaml must not inherit config.yaml's experiments"
+    # the main grid and the learning_rule cell the EG evaluation reads; the dac cell is planned once
+    # the checkpoint select_networks has run (the summary waits for it)
+    assert int(train.split()[1]) == 5 * 2 + 1, "test.yaml must not inherit config.yaml's experiments"
 
 
 @requires_fmnist
@@ -90,6 +92,15 @@ def test_test_config_end_to_end(local_test_run):
         for ext in ["png", "pdf"]:
             assert (wf / "figures" / f"{fig}.{ext}").stat().st_size > 1_000, fig
     assert len(pd.read_csv(wf / "results" / "test_noise.csv"))
+    # the neighbouring systems ran end to end: their tables, and every claim A1-C8 in the verdict
+    for table in plan.related_tables(plan.planned_cells(config), config).values():
+        assert len(pd.read_csv(wf / table)), table
+    verdict = pd.read_csv(wf / "results" / "reproduction.csv")
+    related = verdict[verdict["section"] == "related"]
+    claims = {f"A{i}" for i in range(1, 4)} | {f"B{i}" for i in range(1, 6)} | {f"C{i}" for i in range(1, 9)}
+    assert set(related["claim"]) == claims
+    assert set(related.loc[related["check"] == "overall", "claim"]) == claims
+    assert "## Neighbouring systems" in (wf / "results" / "reproduction.md").read_text()
     assert summary["test_acc"].between(0.3, 1).all(), "one epoch on FMNIST should beat chance clearly"
     assert not summary["diverged"].any()
     # parameter counts read from runs agree with the paper's formula (spec §1 check value)

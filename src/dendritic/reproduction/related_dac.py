@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from dendritic import dac
-from dendritic.paper import PAPER_DESIGN, dataset_title
+from dendritic.paper import PAPER_DESIGN, PRIMARY_DATASET, dataset_title
 from dendritic.reproduction.claims import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED, fmt
 from dendritic.reproduction.related import related_check
 from dendritic.trials import diverged_mask
+from dendritic.wiring import DAC_MODELS, base_model
 
 TITLE = "DAC units: per-connection biases (Metta et al., WACV 2024)"
 
@@ -114,7 +115,7 @@ def _delta_check(claim, check, dataset, model, pairs, needs, absent, paper=np.na
 
 def _datasets(df: pd.DataFrame) -> list[str]:
     ds = sorted(set(df.loc[df["experiment"] == dac.EXPERIMENT, "dataset"]))
-    return ds or ["fmnist"]
+    return ds or [PRIMARY_DATASET]
 
 
 def _a1(df: pd.DataFrame) -> list[dict]:
@@ -141,7 +142,7 @@ def _a1(df: pd.DataFrame) -> list[dict]:
 def _a2(df: pd.DataFrame) -> list[dict]:
     rows = []
     for dataset in _datasets(df):
-        for x in ("dANN-R", "dANN-LRF", "dANN-GRF", "vANN"):
+        for x in (base_model(m) for m in DAC_MODELS):
             pairs = dac.paired_deltas(df[df["dataset"] == dataset], "same", [x])
             if pairs.empty and not (df["model"] == f"{x}-DAC").any():
                 continue  # a DAC model the run does not train is no check

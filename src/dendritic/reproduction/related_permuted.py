@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dendritic.paper import PRIMARY_DATASET
 from dendritic.permuted import final_accuracy
 from dendritic.reproduction.claims import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED
 from dendritic.reproduction.related import related_check
@@ -48,7 +49,7 @@ PAPER = {"ADN": 94.55, "ADN-ReLU": 82.85, "kWTA-MLP": 91.33, "MLP": 82.03, "prot
 CLOSE_PP = 1.0
 #: Two networks count as equal-parameter partners within this ratio (C8).
 BUDGET_RATIO = 1.25
-DATASET = "fmnist"
+DATASET = PRIMARY_DATASET
 
 
 def _runs(final: pd.DataFrame, model: str, context: str | None, T: int) -> pd.DataFrame:
