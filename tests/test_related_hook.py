@@ -84,3 +84,14 @@ def test_report_has_the_section_only_when_a_system_ran(monkeypatch, summary):
     assert "**Z1** more is better" in md and "run the fake table" in md
     assert (frame["section"] == rel.SECTION).sum() == 5  # 3 checks + 2 overall rows
     assert np.isclose(frame.loc[frame["check"] == "first", "difference"].iloc[0], -0.5)
+
+
+def test_a_claimed_gain_is_decided_like_claim_b():
+    """CI above 0: reproduced; mean <= 0: not reproduced (a tie or a loss); a positive mean whose
+    CI includes 0: inconclusive, asking for more seeds."""
+    assert rel.decide_gain(1.0, 0.2, 1.8) == (REPRODUCED, [])
+    assert rel.decide_gain(-0.5, -1.0, 0.1) == (NOT_REPRODUCED, [])
+    assert rel.decide_gain(0.0, -0.3, 0.3) == (NOT_REPRODUCED, [])
+    decided, missing = rel.decide_gain(0.4, -0.1, 0.9, " pp")
+    assert decided is None and "more seeds" in missing[0] and "+0.4 pp" in missing[0]
+    assert rel.decide_gain(float("nan"), float("nan"), float("nan")) == (None, [])

@@ -25,14 +25,23 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dendritic.reproduction.claims import CSV_COLUMNS, MISSING_SEP, _check, fmt, is_finite, overall
+from dendritic.reproduction.claims import (
+    CSV_COLUMNS,
+    MISSING_SEP,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    _check,
+    fmt,
+    is_finite,
+    overall,
+)
 from dendritic.reproduction.markdown import MARK, md_table
 
 #: The section of the neighbouring systems' rows in ``results/reproduction.csv``.
 SECTION = "related"
 
 #: The systems' modules (in ``dendritic.reproduction``), in the report's order.
-SYSTEMS: tuple[str, ...] = ("related_dac", "related_imp", "related_permuted", "related_eg")
+SYSTEMS: tuple[str, ...] = ("related_dac", "related_eg", "related_imp", "related_permuted")
 
 
 def system_modules() -> list[Any]:
@@ -57,6 +66,24 @@ def related_check(
     row = _check(claim, check, dataset, model, decided, missing, needs, criterion, value, paper, detail)
     row["section"] = SECTION
     return row
+
+
+def decide_gain(mean: float, lo: float, hi: float, unit: str = "") -> tuple[str | None, list[str]]:
+    """A claimed gain (difference > 0), decided from its mean and 95 % CI [lo, hi] over seeds the way
+    claim (b) decides a rise: ``reproduced`` when the CI lies above 0; ``not reproduced`` when the
+    mean is not above 0 (no gain, or a loss); a gain whose CI still includes 0 is ``inconclusive``
+    (the run cannot tell it from none), and ``missing`` asks for more seeds. Returns ``(decided,
+    missing)``, ``decided`` None when the mean is not finite."""
+    if not is_finite(mean):
+        return None, []
+    if is_finite(lo) and lo > 0:
+        return REPRODUCED, []
+    if mean <= 0:
+        return NOT_REPRODUCED, []
+    return None, [
+        f"a gain the seeds can tell from none (mean {fmt(mean, '+.3g')}{unit}, 95% CI "
+        f"[{fmt(lo, '+.3g')}, {fmt(hi, '+.3g')}]{unit} includes 0): more seeds"
+    ]
 
 
 def related_claims(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -125,12 +152,13 @@ def related_markdown(related: pd.DataFrame) -> list[str]:
                     [
                         f"**{cid}** {text}" if head else cid,
                         "overall" if head else r["check"],
+                        "" if head else str(r["model"] or "–"),
                         f"**{r['status']}**" if head else MARK[r["status"]],
                         "" if head else _number(r["value"]),
                         "" if head else _number(r["paper"]),
                         missing + ("" if head else str(r["detail"])),
                     ]
                 )
-        L += md_table(["claim", "check", "status", "this run", "paper", "details"], body)
+        L += md_table(["claim", "check", "model", "status", "this run", "paper", "details"], body)
         L.append("")
     return L

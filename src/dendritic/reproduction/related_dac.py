@@ -30,7 +30,7 @@ import pandas as pd
 from dendritic import dac
 from dendritic.paper import PAPER_DESIGN, PRIMARY_DATASET, dataset_title
 from dendritic.reproduction.claims import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED, fmt
-from dendritic.reproduction.related import related_check
+from dendritic.reproduction.related import decide_gain, related_check
 from dendritic.trials import diverged_mask
 from dendritic.wiring import DAC_MODELS, base_model
 
@@ -59,7 +59,7 @@ PAPER_GAIN_PP = 1.73
 
 _RULE = (
     "pooled mean Δ over cells (each the mean over its paired seeds) > 0 and its seed-bootstrap 95% CI "
-    "excludes 0: reproduced; Δ ≤ 0 or the CI holds 0: not reproduced"
+    "excludes 0: reproduced; Δ ≤ 0: not reproduced; Δ > 0 with a CI that holds 0: inconclusive (more seeds)"
 )
 
 
@@ -81,30 +81,25 @@ def _epochs_missing(got: float, dataset: str) -> list[str]:
     return []
 
 
-def _decide(mean: float, lo: float) -> str | None:
-    if not np.isfinite(mean):
-        return None
-    return REPRODUCED if mean > 0 and lo > 0 else NOT_REPRODUCED
-
-
 def _detail(pairs: pd.DataFrame, mean: float, lo: float, hi: float) -> str:
     cells = pairs.groupby(["dendrites", "somata"]).ngroups
     return (
         f"Δacc = {fmt(100 * mean, '+.2f')} pp, 95% seed-bootstrap CI [{fmt(100 * lo, '+.2f')}, "
-        f"{fmt(100 * hi, '+.2f')}] pp over {cells} cells, {len(pairs)} paired runs"
+        f"{fmt(100 * hi, '+.2f')}] pp over {cells} cell{'s' if cells != 1 else ''}, {len(pairs)} paired runs"
     )
 
 
 def _delta_check(claim, check, dataset, model, pairs, needs, absent, paper=np.nan, criterion=_RULE) -> dict:
     mean, lo, hi = dac.bootstrap_mean(pairs)
     missing = [absent] if pairs.empty else _requirements(pairs, dataset, "DAC cell")
+    decided, unsure = decide_gain(100 * mean, 100 * lo, 100 * hi, " pp")
     return related_check(
         claim,
         check,
         dataset,
         model,
-        _decide(mean, lo),
-        missing,
+        decided,
+        missing + unsure,
         needs,
         criterion,
         value=100 * mean if np.isfinite(mean) else np.nan,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from dendritic.paper import PAPER_DESIGN, dataset_title
 from dendritic.reproduction.claims import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED, _epochs_missing, fmt
-from dendritic.reproduction.related import related_check
+from dendritic.reproduction.related import decide_gain, related_check
 
 TITLE = "A sign-preserving sparse learning rule (Inoue et al. 2026; stand-in: EG, Cornford et al. 2024)"
 STAND_IN = "stand-in: EG, not the paper's rule"
@@ -105,7 +105,9 @@ def _pairs(table: pd.DataFrame | None) -> list[tuple[str, str]]:
 
 
 def _improvement_checks(claim: str, table, value: str, what: str, df, by=(), epochs: bool = True) -> list[dict]:
-    """One row per (dataset, model): mean paired difference > 0 with its CI excluding 0."""
+    """One row per (dataset, model): the mean paired difference, decided by
+    :func:`~dendritic.reproduction.related.decide_gain` (CI above 0: reproduced; mean ≤ 0: not
+    reproduced; a positive mean whose CI includes 0: inconclusive)."""
     rows = []
     for ds, model in _pairs(table):
         part = table[(table["dataset"] == ds) & (table["model"] == model)]
@@ -115,7 +117,8 @@ def _improvement_checks(claim: str, table, value: str, what: str, df, by=(), epo
         missing = _seed_missing(len(p), what) + (_epochs(df, ds) if epochs else [])
         if p.empty:
             missing.append(f"{BASE} comparators of {model} (experiments.main at the learning_rule sizes)")
-        decided = REPRODUCED if mean > 0 and lo > 0 else NOT_REPRODUCED
+        decided, unsure = decide_gain(mean, lo, hi)
+        missing += unsure
         rows.append(
             related_check(
                 claim,
@@ -125,7 +128,7 @@ def _improvement_checks(claim: str, table, value: str, what: str, df, by=(), epo
                 decided,
                 missing,
                 needs=f"{RULE} and {BASE} runs, paired by seed",
-                criterion=f"mean({RULE} − {BASE}) > 0, 95 % CI over seeds excludes 0",
+                criterion=f"mean({RULE} − {BASE}) > 0 with its 95 % CI over seeds above 0",
                 value=mean,
                 detail=f"{STAND_IN}; {RULE} {fmt(p['rule'].mean())} vs {BASE} {fmt(p['base'].mean())}; "
                 f"CI [{fmt(lo)}, {fmt(hi)}]; {len(p)} seeds",

@@ -22,7 +22,7 @@ from scipy import stats
 from dendritic.imp_schedule import W3_ROUND, W30_ROUND
 from dendritic.paper import PAPER_DESIGN
 from dendritic.reproduction.claims import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED
-from dendritic.reproduction.related import related_check
+from dendritic.reproduction.related import decide_gain, related_check
 
 TITLE = "Iterative magnitude pruning and noise robustness (Bain 2022, §4.1)"
 
@@ -286,7 +286,8 @@ def _c4(pr: pd.DataFrame, noise: pd.DataFrame | None, main_noise: pd.DataFrame |
             if not missing:
                 diff, lo, hi = _welch(mr["rel"], t["rel"])
                 value = round(diff, 4)
-                decided = REPRODUCED if lo > 0 else NOT_REPRODUCED
+                decided, unsure = decide_gain(diff, lo, hi)
+                missing += unsure
                 detail = (
                     f"D={d}, S={s}: dANN-LRF keeps {100 * mr['rel'].mean():.1f} %, the round-{budget} ticket "
                     f"({int(t['n_params'].iloc[0])} parameters) {100 * t['rel'].mean():.1f} % of its clean accuracy; "

@@ -22,7 +22,7 @@ from scipy import stats
 from dendritic.paper import PRIMARY_DATASET
 from dendritic.permuted import final_accuracy
 from dendritic.reproduction.claims import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED
-from dendritic.reproduction.related import related_check
+from dendritic.reproduction.related import decide_gain, related_check
 
 TITLE = "Active dendrites on permuted Fashion-MNIST (Iyer et al. 2022; Bain 2022, §4.2)"
 CLAIMS = {
@@ -99,11 +99,13 @@ def _ordering(claim, check, a, b, missing, T, paper=np.nan, needs="", what="") -
     mean, ci, n = _paired(a, b) if not (a.empty or b.empty) else (np.nan, np.nan, 0)
     if 0 < n < MIN_SEEDS:
         missing.append(f"{MIN_SEEDS} seeds (has {n})")
-    decided = None if not np.isfinite(mean) else (REPRODUCED if mean - ci > 0 else NOT_REPRODUCED)
+    decided, unsure = decide_gain(mean, mean - ci, mean + ci, " pp")
+    missing += unsure
     detail = f"{_desc(a)} − {_desc(b)}: {mean:+.2f} ± {ci:.2f} pp (95% CI, {n} seeds, T = {T})"
+    criterion = "difference > 0 with its 95% CI above 0; ≤ 0: not reproduced; CI holding 0: inconclusive"
     return related_check(
         claim, check, DATASET, str(a["model"].iloc[0]) if len(a) else "", decided, missing,
-        needs or f"T = {T}, {MIN_SEEDS} seeds", "difference > 0, 95% CI excludes 0", mean, paper, detail,
+        needs or f"T = {T}, {MIN_SEEDS} seeds", criterion, mean, paper, detail,
     )  # fmt: skip
 
 
