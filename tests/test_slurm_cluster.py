@@ -159,7 +159,8 @@ def test_pipeline_runs_under_slurm_and_matches_a_local_run(slurm_cluster, local_
     keys = ["model", "dendrites", "somata", "seed"]
     cols = keys + ["n_params", "test_loss", "test_acc", "epoch_min_val_loss"]
     remote = pd.read_csv(wf / "results" / "summary.csv")[cols].sort_values(keys).reset_index(drop=True)
-    local = pd.read_csv(local_wf / "results" / "summary.csv")[cols]
+    local = pd.read_csv(local_wf / "results" / "summary.csv")
+    local = local[local["experiment"] == "main"][cols]  # the test design trains more than main (EG, DAC)
     local = local.merge(remote[keys], on=keys).sort_values(keys).reset_index(drop=True)
     assert len(remote) == 4
     pd.testing.assert_frame_equal(remote, local)
