@@ -521,7 +521,7 @@ def evaluate_replicas(
 
 
 def make_optimizer(net: FastNet, lr: float, optimizer: str = "adam") -> torch.optim.Optimizer:
-    """The protocol's Adam (:func:`dendritic.training.adam`), or the cell's other learning rule
+    """The protocol's Adam (:func:`dendritic.optim.adam`), or the cell's other learning rule
     (``eg_adam``: :class:`dendritic.optim.EGAdam`, the same code as the reference loop's; the
     replicas' weights are the parameters' slices, so EG acts on each replica's own weights).
 

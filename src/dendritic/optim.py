@@ -38,7 +38,7 @@ import torch
 OPTIMIZERS = ("adam", "eg_adam")
 #: ``training.init`` values.
 INITS = ("glorot", "lognormal", "lognormal_dale")
-#: The house Adam settings (Keras' values, :func:`dendritic.training.adam`).
+#: The house Adam settings (Keras' values; :func:`adam`).
 BETAS, EPS = (0.9, 0.999), 1e-7
 #: EG init: mean / std of |w| (the EG code's default).
 MEAN_STD_RATIO = 1.5
@@ -95,21 +95,31 @@ def is_weight(name: str) -> bool:
     return name.endswith("weight")
 
 
+def adam(params: Iterable[torch.nn.Parameter], lr: float, fused: bool = False) -> torch.optim.Adam:
+    """Adam as the paper trains (lr from the cell; betas 0.9/0.999 and eps 1e-7, Keras' values).
+
+    ``fused``: torch's fused kernel (one pass over parameter, gradient and both moments) where
+    there is one for the device and dtype, else the plain implementation; both compute the same
+    update.
+    """
+    params, kw = list(params), dict(lr=lr, betas=BETAS, eps=EPS)
+    if fused:
+        try:
+            return torch.optim.Adam(params, fused=True, **kw)
+        except (RuntimeError, ValueError):  # no fused Adam for this device / dtype
+            pass
+    return torch.optim.Adam(params, **kw)
+
+
 def make_optimizer(
     named_params: Iterable[tuple[str, torch.nn.Parameter]], optimizer: str, lr: float, fused: bool = False
 ) -> torch.optim.Optimizer:
-    """The optimiser of a cell: ``adam`` (the house Adam, :func:`dendritic.training.adam`'s
-    settings; ``fused`` where torch has the kernel) or ``eg_adam`` (:class:`EGAdam`: weights by
+    """The optimiser of a cell: ``adam`` (the house Adam, :func:`adam`; ``fused`` where torch has
+    the kernel) or ``eg_adam`` (:class:`EGAdam`: weights by
     EG, biases by Adam)."""
     named = list(named_params)
     if optimizer == "adam":
-        params, kw = [p for _, p in named], dict(lr=lr, betas=BETAS, eps=EPS)
-        if fused:
-            try:
-                return torch.optim.Adam(params, fused=True, **kw)
-            except (RuntimeError, ValueError):  # no fused Adam for this device / dtype
-                pass
-        return torch.optim.Adam(params, **kw)
+        return adam((p for _, p in named), lr, fused)
     if optimizer == "eg_adam":
         weights = [p for n, p in named if is_weight(n)]
         biases = [p for n, p in named if not is_weight(n)]

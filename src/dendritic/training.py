@@ -15,7 +15,7 @@ Two loops follow this protocol: :func:`train_run` here (one masked-dense
 :class:`~dendritic.models.DendriticNet`, the readable form) and
 :func:`dendritic.engine.train_replicas` (several seeds at once, the fast form). Everything they
 share is defined once here: the data split and its sequential class blocks (:func:`class_blocks`),
-the batch boundaries, Adam (:func:`adam`; or EG-Adam, :mod:`dendritic.optim`, by
+the batch boundaries, the optimiser (:mod:`dendritic.optim`: Adam, or EG-Adam by
 ``cell.optimizer``), the random streams, and the per-run bookkeeping
 (:class:`RunTracker`: history, log lines, divergence, patience, best epoch, test metrics). Which
 loop trains a cell is decided above both, in :mod:`dendritic.cells`.
@@ -29,13 +29,13 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 from dendritic.config import Cell
-from dendritic.optim import make_optimizer
+from dendritic.optim import adam, make_optimizer  # noqa: F401  (adam: importable from here)
 
 log = logging.getLogger("dendritic.training")
 
@@ -330,22 +330,6 @@ class RunTracker:
             res.test_loss, res.test_acc = test()
             res.diverged = not math.isfinite(res.test_loss)
         return res
-
-
-def adam(params: Iterable[torch.nn.Parameter], lr: float, fused: bool = False) -> torch.optim.Adam:
-    """Adam as the paper trains (lr from the cell; betas 0.9/0.999 and eps 1e-7, Keras' values).
-
-    ``fused``: torch's fused kernel (one pass over parameter, gradient and both moments) where
-    there is one for the device and dtype, else the plain implementation; both compute the same
-    update.
-    """
-    params, kw = list(params), dict(lr=lr, betas=(0.9, 0.999), eps=1e-7)
-    if fused:
-        try:
-            return torch.optim.Adam(params, fused=True, **kw)
-        except (RuntimeError, ValueError):  # no fused Adam for this device / dtype
-            pass
-    return torch.optim.Adam(params, **kw)
 
 
 def dropout_seed(seed: int) -> int:
