@@ -27,21 +27,14 @@ import torch.nn.functional as F
 from dendritic import datasets
 from dendritic.best_models import set_threads, write_table
 from dendritic.cells import load_run
-from dendritic.test_noise import _diverged_seeds
+from dendritic.test_noise import RUN_KEY_COLUMNS, _diverged_seeds
 from dendritic.training import EVAL_BATCH, resolve_device, to_float
 
 log = logging.getLogger("dendritic.adversarial")
 
 #: Columns of ``results/adversarial.csv``.
 ADVERSARIAL_COLUMNS = [
-    "experiment",
-    "dataset",
-    "model",
-    "dendrites",
-    "somata",
-    "layers",
-    "cell",
-    "seed",
+    *RUN_KEY_COLUMNS,
     "optimizer",
     "init",
     "n_params",

@@ -32,21 +32,14 @@ from scipy import stats
 from dendritic import datasets
 from dendritic.adversarial import adversarial_frame
 from dendritic.best_models import set_threads, weight_layer_names, write_table
-from dendritic.test_noise import _diverged_seeds
+from dendritic.test_noise import RUN_KEY_COLUMNS, _diverged_seeds
 from dendritic.training import expand_state, load_weights
 
 log = logging.getLogger("dendritic.eg_eval")
 
 #: Columns of ``results/eg_weights.csv``.
 EG_WEIGHT_COLUMNS = [
-    "experiment",
-    "dataset",
-    "model",
-    "dendrites",
-    "somata",
-    "layers",
-    "cell",
-    "seed",
+    *RUN_KEY_COLUMNS,
     "optimizer",
     "init",
     "layer",

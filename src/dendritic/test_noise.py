@@ -48,8 +48,9 @@ __all__ = [
     "TEST_NOISE_COLUMNS",
 ]
 
-#: Columns of ``results/test_noise.csv``.
-TEST_NOISE_COLUMNS = [
+#: The columns that name one run of a cell in the per-run tables of trained networks
+#: (``results/test_noise.csv``, ``adversarial.csv``, ``eg_weights.csv``).
+RUN_KEY_COLUMNS = [
     "experiment",
     "dataset",
     "model",
@@ -58,6 +59,11 @@ TEST_NOISE_COLUMNS = [
     "layers",
     "cell",
     "seed",
+]
+
+#: Columns of ``results/test_noise.csv``.
+TEST_NOISE_COLUMNS = [
+    *RUN_KEY_COLUMNS,
     "n_params",
     "kind",
     "sigma",
