@@ -27,8 +27,9 @@ import torch.nn.functional as F
 from dendritic import datasets
 from dendritic.best_models import set_threads, write_table
 from dendritic.cells import load_run
+from dendritic.config import Cell
 from dendritic.test_noise import RUN_KEY_COLUMNS, _diverged_seeds
-from dendritic.training import EVAL_BATCH, resolve_device, to_float
+from dendritic.training import EVAL_BATCH, load_weights, resolve_device, to_float
 
 log = logging.getLogger("dendritic.adversarial")
 
@@ -106,8 +107,8 @@ def adversarial_frame(
     attacks = [("fgsm", 1)] + ([("pgd", int(pgd_steps))] if pgd_steps else [])
     rows = []
     for path in weights_paths:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        cell, seeds = saved["cell"], sorted(int(s) for s in saved["runs"])
+        saved = load_weights(path)
+        cell, seeds = Cell.from_dict(saved["cell"]), sorted(int(s) for s in saved["runs"])
         del saved
         diverged = _diverged_seeds(Path(path))
         for seed in seeds:
@@ -119,16 +120,16 @@ def adversarial_frame(
                     accs.append(acc)
                     rows.append(
                         dict(
-                            experiment=cell["experiment"],
-                            dataset=cell["dataset"],
-                            model=cell["model"],
-                            dendrites=cell["dendrites"],
-                            somata=cell["somata"],
-                            layers=cell.get("layers", 1),
-                            cell=cell.get("cell"),
+                            experiment=cell.experiment,
+                            dataset=cell.dataset,
+                            model=cell.model,
+                            dendrites=cell.dendrites,
+                            somata=cell.somata,
+                            layers=cell.layers,
+                            cell=cell.id,
                             seed=seed,
-                            optimizer=cell.get("optimizer", "adam"),
-                            init=cell.get("init", "glorot"),
+                            optimizer=cell.optimizer,
+                            init=cell.init,
                             n_params=int(model.n_params()),
                             attack=attack,
                             epsilon=float(eps),
@@ -138,7 +139,7 @@ def adversarial_frame(
                             diverged=seed in diverged,
                         )
                     )
-            log.info("%s %s seed %d: acc %s", cell["model"], cell.get("cell"), seed, " ".join(f"{a:.3f}" for a in accs))
+            log.info("%s %s seed %d: acc %s", cell.model, cell.id, seed, " ".join(f"{a:.3f}" for a in accs))
     return pd.DataFrame(rows, columns=ADVERSARIAL_COLUMNS)
 
 

@@ -32,6 +32,7 @@ from scipy import stats
 from dendritic import datasets
 from dendritic.adversarial import adversarial_frame
 from dendritic.best_models import set_threads, weight_layer_names, write_table
+from dendritic.config import Cell
 from dendritic.test_noise import RUN_KEY_COLUMNS, _diverged_seeds
 from dendritic.training import expand_state, load_weights
 
@@ -89,20 +90,20 @@ def weight_frames(weights_paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd
     rows, hists = [], []
     for path in weights_paths:
         saved = load_weights(path)
-        cell = saved["cell"]
-        L = int(cell.get("layers", 1))
+        cell = Cell.from_dict(saved["cell"])
+        L = cell.layers
         names = weight_layer_names(L)
         feeders = ["pixels"] + names[:-1]
         diverged = _diverged_seeds(Path(path))
         base = dict(
-            experiment=cell["experiment"],
-            dataset=cell["dataset"],
-            model=cell["model"],
-            dendrites=cell["dendrites"],
-            somata=cell["somata"],
-            cell=cell.get("cell"),
-            optimizer=cell.get("optimizer", "adam"),
-            init=cell.get("init", "glorot"),
+            experiment=cell.experiment,
+            dataset=cell.dataset,
+            model=cell.model,
+            dendrites=cell.dendrites,
+            somata=cell.somata,
+            cell=cell.id,
+            optimizer=cell.optimizer,
+            init=cell.init,
         )
         counts = {name: np.zeros(len(LOG10_BINS) - 1, dtype=np.int64) for name in names}
         for seed, compact in sorted(saved["runs"].items()):
@@ -131,7 +132,7 @@ def weight_frames(weights_paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd
                 dict(base, layer=name, bin_lo=lo, bin_hi=hi, count=int(c))
                 for lo, hi, c in zip(LOG10_BINS[:-1], LOG10_BINS[1:], counts[name])
             ]
-        log.info("%s %s: weight statistics of %d seeds", cell["model"], cell.get("cell"), len(saved["runs"]))
+        log.info("%s %s: weight statistics of %d seeds", cell.model, cell.id, len(saved["runs"]))
     return pd.DataFrame(rows, columns=EG_WEIGHT_COLUMNS), pd.DataFrame(hists, columns=HIST_COLUMNS)
 
 

@@ -188,6 +188,11 @@ def _b1(df, tables) -> list[dict]:
     return rows
 
 
+def _not_decided(claim: str, check: str, missing: list[str], needs: str, criterion: str) -> dict:
+    """The row of a check the run has nothing to decide from (a table or a level not run)."""
+    return related_check(claim, check, "", "all", None, missing, needs=needs, criterion=criterion, detail=STAND_IN)
+
+
 def _b3(df, tables) -> list[dict]:
     w = tables.get("eg_weights")
     value, detail = np.nan, ""
@@ -231,16 +236,12 @@ def rows(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
         )
     else:
         out.append(
-            related_check(
+            _not_decided(
                 "B2",
                 "weight sparsity",
-                "",
-                "all",
-                None,
                 _missing_table(tables, "eg_weights", "weight statistics"),
-                needs="weight statistics",
-                criterion="sparsity eg_adam > adam",
-                detail=STAND_IN,
+                "weight statistics",
+                "sparsity eg_adam > adam",
             )
         )
     out += _b3(df, tables)
@@ -250,30 +251,18 @@ def rows(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
         out += _improvement_checks("B4", at, "test_acc", f"FGSM accuracy at ε = {EPSILON}", df)
         if not len(at):
             out.append(
-                related_check(
+                _not_decided(
                     "B4",
                     "FGSM",
-                    "",
-                    "all",
-                    None,
                     [f"FGSM at ε = {EPSILON}: add it to analysis.adversarial.epsilons"],
-                    needs="FGSM",
-                    criterion="acc eg_adam > adam",
-                    detail=STAND_IN,
+                    "FGSM",
+                    "acc eg_adam > adam",
                 )
             )
     else:
         out.append(
-            related_check(
-                "B4",
-                "FGSM",
-                "",
-                "all",
-                None,
-                _missing_table(tables, "adversarial", "FGSM accuracy"),
-                needs="FGSM",
-                criterion="acc eg_adam > adam",
-                detail=STAND_IN,
+            _not_decided(
+                "B4", "FGSM", _missing_table(tables, "adversarial", "FGSM accuracy"), "FGSM", "acc eg_adam > adam"
             )
         )
     fs = tables.get("few_shot")
@@ -284,17 +273,5 @@ def rows(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
         miss = _missing_table(tables, "few_shot", "few-shot accuracy") or [
             f"n = {SHOTS}: add it to analysis.few_shot.shots"
         ]
-        out.append(
-            related_check(
-                "B5",
-                "few-shot",
-                "",
-                "all",
-                None,
-                miss,
-                needs="few-shot runs",
-                criterion="acc eg_adam > adam",
-                detail=STAND_IN,
-            )
-        )
+        out.append(_not_decided("B5", "few-shot", miss, "few-shot runs", "acc eg_adam > adam"))
     return out
