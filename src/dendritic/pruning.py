@@ -46,7 +46,15 @@ from dendritic.cells import history_frame, load_run
 from dendritic.config import Cell, cell_settings
 from dendritic.datasets import DatasetError, load_prepared
 from dendritic.models import DendriticNet, build_model
-from dendritic.training import RunResult, expand_state, resolve_device, run_data, to_float, train_run
+from dendritic.training import (
+    RunResult,
+    expand_state,
+    load_weights,
+    resolve_device,
+    run_data,
+    to_float,
+    train_run,
+)
 
 log = logging.getLogger("dendritic.pruning")
 
@@ -266,11 +274,11 @@ def _load_masks(folder: Path, seeds, n_pruned: int, shape, n_classes) -> dict[in
     return {s: net_masks(load_run(folder / "weights.pt", s, shape, n_classes), n_pruned) for s in seeds}
 
 
-def _final_weights(folder: Path, seed: int, n_pruned: int) -> list[torch.Tensor]:
-    """The trained weights of the pruned layers of one seed of a finished ticket."""
-    saved = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
-    state = expand_state(saved["runs"][seed])
-    return [state[f"layers.{i}.weight"] for i in range(n_pruned)]
+def _final_weights(folder: Path, seeds, n_pruned: int) -> dict[int, list[torch.Tensor]]:
+    """The trained weights of the pruned layers of each seed of a finished ticket (one read)."""
+    runs = load_weights(folder / "weights.pt")["runs"]
+    states = {s: expand_state(runs[s]) for s in seeds}
+    return {s: [states[s][f"layers.{i}.weight"] for i in range(n_pruned)] for s in seeds}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -361,9 +369,8 @@ def prune_cell(
             prev = out / sched.round_dir("imp", r - 1)
             if masks is None:
                 masks = _load_masks(prev, cell.seeds, n_pruned, shape, n_classes)
-            masks = {
-                s: prune_masks(_final_weights(prev, s, n_pruned), masks[s], rate, exp["scope"]) for s in cell.seeds
-            }
+            final = _final_weights(prev, cell.seeds, n_pruned)
+            masks = {s: prune_masks(final[s], masks[s], rate, exp["scope"]) for s in cell.seeds}
         frames.append(_train_and_save(cell, theta, masks, "imp", r, exp, settings, folder, data, dev, shape, n_classes))
         if stop_after is not None and r >= stop_after:
             return pd.concat(frames, ignore_index=True)
